@@ -1,0 +1,169 @@
+"""The ``gospulse`` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO
+
+import orjson
+
+from streams.engine import Engine
+from streams.registry import Registry
+from streams.replay import ReplayReport, StrictError, load_registry, open_log, replay_lines
+from streams.timebase import TimeError, format_instant, parse_instant
+
+EXIT_OK = 0
+EXIT_BAD_INPUT = 1
+EXIT_USAGE = 2
+
+REPLAY_HELP = """\
+Replay a contract v1 event log offline and print every public's engagement table at time T.
+
+The log is JSON Lines (optionally gzip-compressed), one event per line in log order, exactly as
+shared/contract/events-v1.md §1 describes; a line may also hold a batch (a JSON array of one
+public's events), as a dump of the Kafka topics would. Only events with occurred_at <= T take
+part; duplicates (a repeated event_id of the same public) are skipped.
+
+Output: one JSON object per public per line, sorted by public_id, with the fields of contract §2.
+A summary goes to stderr: lines read, events applied, duplicates, events after T, and bad events
+grouped by reason with the first line numbers. Bad lines do not stop the replay unless --strict.
+"""
+
+REPLAY_EPILOG = """\
+examples:
+  gospulse replay events.jsonl.gz --at 2026-11-27T12:00:00+03:00
+  gospulse replay events.jsonl --registry publics.jsonl --at 1764234000000 --out tables.jsonl
+  gospulse replay events.jsonl --at 2026-11-27T09:00:00Z --strict   # fail on the first bad line
+
+exit status: 0 done; 1 a bad line under --strict, or an unreadable file; 2 wrong arguments.
+"""
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gospulse",
+        description="gospulse: real-time KPI monitor for government social-media pages.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    replay = commands.add_parser(
+        "replay",
+        help="replay an event log offline and print every public's table at time T",
+        description=REPLAY_HELP,
+        epilog=REPLAY_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    replay.add_argument("events", type=Path, metavar="EVENTS.jsonl[.gz]", help="the event log")
+    replay.add_argument(
+        "--at",
+        required=True,
+        metavar="T",
+        help="the time to evaluate at: epoch milliseconds, or ISO 8601 with a zone "
+        "(2026-11-27T12:00:00+03:00, 2026-11-27T09:00:00Z)",
+    )
+    replay.add_argument(
+        "--registry",
+        type=Path,
+        metavar="R.jsonl",
+        help="public registry records (contract §1) giving each public's region, level and theme; "
+        "publics not in it get null segment fields",
+    )
+    replay.add_argument("--out", type=Path, metavar="FILE", help="write the tables here instead of stdout")
+    replay.add_argument("--strict", action="store_true", help="stop with exit status 1 at the first bad line")
+    replay.add_argument(
+        "--progress",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="progress bar on stderr: auto shows it when stderr is a terminal (default: auto)",
+    )
+    replay.set_defaults(run=_run_replay)
+    return parser
+
+
+def _progress_bar(
+    total: int, position: Callable[[], int], show: bool
+) -> tuple[Callable[[int], None] | None, Callable[[], None]]:
+    """A tick function drawing a byte-based bar on stderr (None when hidden), and its closer."""
+    if not show:
+        return None, lambda: None
+    started = time.monotonic()
+
+    def tick(lines: int) -> None:
+        done = position()
+        frac = min(1.0, done / total) if total else 1.0
+        elapsed = time.monotonic() - started
+        rate = lines / elapsed if elapsed > 0 else 0.0
+        eta = (elapsed / frac - elapsed) if frac > 0 else 0.0
+        bar = "#" * int(frac * 30)
+        sys.stderr.write(
+            f"\rreplay [{bar:<30}] {frac:6.1%}  {lines:,} lines  {rate:,.0f} lines/s  eta {eta:4.0f}s"
+        )
+        sys.stderr.flush()
+
+    def close() -> None:
+        sys.stderr.write("\n")
+
+    return tick, close
+
+
+def _run_replay(args: argparse.Namespace) -> int:
+    try:
+        at = parse_instant(args.at)
+    except TimeError as exc:
+        print(f"gospulse replay: --at: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    report = ReplayReport()
+    registry = Registry()
+    try:
+        if args.registry is not None:
+            stream, _, _ = open_log(args.registry)
+            with stream:
+                load_registry(stream, registry, report, args.strict)
+        engine = Engine(registry)
+        stream, position, size = open_log(args.events)
+        show = args.progress == "always" or (args.progress == "auto" and sys.stderr.isatty())
+        tick, close = _progress_bar(size, position, show)
+        with stream:
+            replay_lines(stream, at, engine, report, strict=args.strict, tick=tick)
+        close()
+    except FileNotFoundError as exc:
+        print(f"gospulse replay: {exc.filename}: no such file", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (OSError, EOFError) as exc:
+        print(f"gospulse replay: cannot read input: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except StrictError as exc:
+        print(f"gospulse replay: {exc} (--strict stops at the first bad line)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    out: IO[bytes] = open(args.out, "wb") if args.out else sys.stdout.buffer  # noqa: SIM115
+    try:
+        written = 0
+        for table in engine.tables(at):
+            out.write(orjson.dumps(table))
+            out.write(b"\n")
+            written += 1
+    finally:
+        if args.out:
+            out.close()
+        else:
+            out.flush()
+    print(report.summary(), file=sys.stderr)
+    print(f"wrote {written} tables at {format_instant(at)} ({at})", file=sys.stderr)
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return EXIT_USAGE
+    return args.run(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

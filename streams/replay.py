@@ -1,0 +1,155 @@
+"""Offline replay: a JSON Lines log through the same engine the live agents use, at a fixed T."""
+
+from __future__ import annotations
+
+import gzip
+import io
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from schemas.validate import check_event, check_message, explain_public, not_json_reason
+from streams.engine import Engine
+from streams.registry import PublicInfo, Registry
+
+#: Line numbers kept per reason for the summary.
+FIRST_LINES = 5
+
+
+@dataclass
+class BadGroup:
+    count: int = 0
+    first: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ReplayReport:
+    """What a replay read, counted; printed as the summary on stderr."""
+
+    lines: int = 0
+    events: int = 0
+    applied: int = 0
+    duplicates: int = 0
+    after_at: int = 0
+    bad_events: int = 0
+    bad: dict[str, BadGroup] = field(default_factory=dict)
+    registry_records: int = 0
+    registry_bad: dict[str, BadGroup] = field(default_factory=dict)
+
+    def add_bad(self, where: str, reason: str, registry: bool = False) -> None:
+        groups = self.registry_bad if registry else self.bad
+        group = groups.get(reason)
+        if group is None:
+            group = groups[reason] = BadGroup()
+        group.count += 1
+        if len(group.first) < FIRST_LINES:
+            group.first.append(where)
+        if not registry:
+            self.bad_events += 1
+
+    def summary(self) -> str:
+        out = [
+            f"read {self.lines} lines: {self.events} good events, {self.applied} applied, "
+            f"{self.duplicates} duplicates skipped, {self.after_at} after --at, {self.bad_events} bad"
+        ]
+        for title, groups in (("bad events", self.bad), ("bad registry records", self.registry_bad)):
+            if groups:
+                out.append(f"{title} by reason:")
+                for reason, group in sorted(groups.items(), key=lambda kv: -kv[1].count):
+                    more = ", …" if group.count > len(group.first) else ""
+                    out.append(f"  {group.count:>8}  {reason}  (line {', '.join(group.first)}{more})")
+        return "\n".join(out)
+
+
+class StrictError(Exception):
+    """The first bad input under ``--strict``."""
+
+
+def open_log(path: Path) -> tuple[IO[bytes], Callable[[], int], int]:
+    """Open a plain or gzip JSON Lines file; also return a byte-position probe and the size for progress."""
+    raw = open(path, "rb")  # noqa: SIM115 - closed by the caller through the returned stream
+    magic = raw.peek(2)[:2] if isinstance(raw, io.BufferedReader) else b""
+    size = path.stat().st_size
+    if magic == b"\x1f\x8b":
+        return gzip.GzipFile(fileobj=raw, mode="rb"), raw.tell, size  # type: ignore[return-value]
+    return raw, raw.tell, size
+
+
+def load_registry(lines: Iterable[bytes], registry: Registry, report: ReplayReport, strict: bool) -> None:
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = orjson.loads(line)
+            reason = explain_public(record)
+        except orjson.JSONDecodeError:
+            reason = "not JSON"
+        if reason is None:
+            registry.put(PublicInfo.from_record(record))
+            report.registry_records += 1
+            continue
+        if strict:
+            raise StrictError(f"registry line {lineno}: {reason}")
+        report.add_bad(str(lineno), reason, registry=True)
+
+
+def replay_lines(
+    lines: Iterable[bytes],
+    at: int,
+    engine: Engine,
+    report: ReplayReport,
+    strict: bool = False,
+    tick: Callable[[int], None] | None = None,
+    tick_every: int = 65_536,
+) -> None:
+    """Feed log lines to ``engine``: events after ``at`` do not take part; bad ones are counted."""
+    loads = orjson.loads
+    apply = engine.apply
+    lineno = 0
+    applied = duplicates = after = events = 0
+    for lineno, line in enumerate(lines, 1):
+        if tick is not None and lineno % tick_every == 0:
+            tick(lineno)
+        try:
+            value = loads(line)
+        except orjson.JSONDecodeError as exc:
+            if not line.strip():
+                continue
+            _bad(report, strict, str(lineno), not_json_reason(exc))
+            continue
+        if type(value) is dict and check_event(value) is None:
+            good: list[dict[str, Any]] = [value]
+        else:
+            good, rejections = check_message(value)
+            for rejection in rejections:
+                where = str(lineno) if rejection.index is None else f"{lineno}[{rejection.index}]"
+                _bad(report, strict, where, rejection.reason)
+        for ev in good:
+            events += 1
+            if ev["occurred_at"] > at:
+                after += 1
+            elif apply(ev):
+                applied += 1
+            else:
+                duplicates += 1
+    report.lines += lineno
+    report.events += events
+    report.applied += applied
+    report.duplicates += duplicates
+    report.after_at += after
+
+
+def _bad(report: ReplayReport, strict: bool, where: str, reason: str) -> None:
+    if strict:
+        raise StrictError(f"line {where}: {reason}")
+    report.add_bad(where, reason)
+
+
+def replay_events(events: Iterable[dict[str, Any]], at: int, engine: Engine) -> Iterator[dict[str, Any]]:
+    """Replay already-decoded events (tests, tools) and yield every table at ``at``."""
+    report = ReplayReport()
+    replay_lines((orjson.dumps(ev) for ev in events), at, engine, report, strict=True)
+    return engine.tables(at)

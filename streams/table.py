@@ -1,0 +1,126 @@
+"""Reading a public's engagement table at a time T (contract v1 §2): pure functions over state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+from streams.state import (
+    CITIZEN,
+    JOINS,
+    LEAVES,
+    OFFICIAL,
+    P_DELETED,
+    P_HOURS,
+    REACTIONS,
+    REPOSTS,
+    SLOTS,
+    VIEWS,
+    PublicState,
+)
+from streams.timebase import ANSWER_MS, DEFAULT_SLA_S, HOUR_MS, SECOND_MS, WINDOWS
+
+#: Windowed fields in snapshot order; each is emitted once per window suffix.
+COUNTER_FIELDS: Final = (
+    ("reactions", REACTIONS),
+    ("reposts", REPOSTS),
+    ("views", VIEWS),
+    ("citizen_comments", CITIZEN),
+    ("official_comments", OFFICIAL),
+    ("joins", JOINS),
+    ("leaves", LEAVES),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """Where a public sits in the registry; all ``None`` for a public the registry does not know."""
+
+    region: str | None = None
+    level: str | None = None
+    theme: str | None = None
+
+
+UNKNOWN_SEGMENT: Final = Segment()
+
+
+def nearest_rank(sorted_values: list[int], percent: int) -> int:
+    """The nearest-rank percentile of a non-empty ascending list: the ceil(p/100·n)-th value."""
+    rank = (percent * len(sorted_values) + 99) // 100
+    return sorted_values[rank - 1]
+
+
+def snapshot(
+    st: PublicState,
+    at: int,
+    segment: Segment = UNKNOWN_SEGMENT,
+    sla_s: int = DEFAULT_SLA_S,
+) -> dict[str, Any]:
+    """The table of §2 at ``at`` (epoch ms), as one JSON-ready dict in the contract's field order."""
+    top = at // HOUR_MS
+    lows = [top - hours + 1 for _, hours in WINDOWS]
+    sums = [[0] * SLOTS for _ in WINDOWS]
+    for hour, counters in st.hours.items():
+        if hour > top or hour < lows[-1]:
+            continue
+        for w, low in enumerate(lows):
+            if hour >= low:
+                acc = sums[w]
+                for slot in range(SLOTS):
+                    acc[slot] += counters[slot]
+    lats: list[list[int]] = [[] for _ in WINDOWS]
+    for hour, values in st.latencies.items():
+        if hour > top or hour < lows[-1]:
+            continue
+        for w, low in enumerate(lows):
+            if hour >= low:
+                lats[w].extend(values)
+    posts = [0] * len(WINDOWS)
+    for rec in st.posts.values():
+        if rec[P_DELETED]:
+            continue
+        newest = max((h for h in rec[P_HOURS] if h <= top), default=None)
+        if newest is None:
+            continue
+        for w, low in enumerate(lows):
+            if newest >= low:
+                posts[w] += 1
+
+    out: dict[str, Any] = {"public_id": st.public_id, "at": at}
+    suffixes = [suffix for suffix, _ in WINDOWS]
+    for w, suffix in enumerate(suffixes):
+        out[f"posts_{suffix}"] = posts[w]
+    for name, slot in COUNTER_FIELDS:
+        for w, suffix in enumerate(suffixes):
+            out[f"{name}_{suffix}"] = sums[w][slot]
+    for w, suffix in enumerate(suffixes):
+        out[f"answered_{suffix}"] = len(lats[w])
+    for w, suffix in enumerate(suffixes):
+        values = lats[w]
+        out[f"response_mean_s_{suffix}"] = sum(values) / len(values) / SECOND_MS if values else None
+    for w, suffix in enumerate(suffixes):
+        values = sorted(lats[w])
+        out[f"response_p90_s_{suffix}"] = nearest_rank(values, 90) / SECOND_MS if values else None
+
+    fresh_after = at - ANSWER_MS
+    overdue_before = at - sla_s * SECOND_MS
+    unanswered = overdue = 0
+    for asked in st.pending.values():
+        if asked > fresh_after:
+            unanswered += 1
+            if asked < overdue_before:
+                overdue += 1
+    out["unanswered"] = unanswered
+    out["overdue"] = overdue
+    subscribers = None if st.subs_at is None else st.subs_count + st.subs_delta
+    out["subscribers"] = subscribers
+    out["last_post_at"] = st.last_post_at
+    week = 1  # index of the 7d window in WINDOWS
+    engagement = sums[week][REACTIONS] + sums[week][REPOSTS] + sums[week][CITIZEN]
+    out["er_day_7d"] = engagement / subscribers / 7 * 100 if subscribers else None
+    out["er_post_7d"] = engagement / subscribers / posts[week] * 100 if subscribers and posts[week] else None
+    out["er_view_7d"] = engagement / sums[week][VIEWS] * 100 if sums[week][VIEWS] else None
+    out["region"] = segment.region
+    out["level"] = segment.level
+    out["theme"] = segment.theme
+    return out
