@@ -129,6 +129,8 @@ def _run_replay(args: argparse.Namespace) -> int:
         tick, close = _progress_bar(size, position, show)
         with stream:
             replay_lines(stream, at, engine, report, strict=args.strict, tick=tick)
+            if tick is not None:
+                tick(report.lines)
         close()
     except FileNotFoundError as exc:
         print(f"gospulse replay: {exc.filename}: no such file", file=sys.stderr)

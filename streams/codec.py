@@ -1,127 +1,197 @@
 """Public state as versioned bytes, in chunks so that an update rewrites only what it touched.
 
-A public's state is one *core* chunk (scalars, posts, pending comments, dedup ids) and one chunk per
-UTC day of hourly counters and latencies. Applying events to a public dirties its core and the days
-those events fall in; ``take_changes`` returns just those, with ``None`` for a day that retention
-emptied (a delete for the changelog). Every chunk starts with ``MAGIC``, a format version and a
-chunk kind, so a reader can refuse what it does not understand.
+A public's state is one *core* chunk (scalars, posts, pending comments, recent event ids) and one
+chunk per UTC day of hourly counters and latencies. ``take_changes`` returns the core and only the
+days changed since it last ran, with ``None`` for a day that retention emptied (a delete for the
+changelog). Every chunk starts with ``MAGIC``, a format version and its kind, so a reader refuses
+what it does not understand.
 
-Times inside a chunk are stored relative to the public's newest event (core) or to the day's first
-hour (day chunks), and counters trailing zeros are dropped, to keep chunks small; payloads above
-``COMPRESS_ABOVE`` bytes are deflated when that makes them smaller.
+The body is a flat run of LEB128 varints (zigzag for signed values) and length-prefixed UTF-8
+strings. Times are stored relative to the public's newest event, counters only where non-zero, and
+event ids as 8-byte digests (``streams.state.digest``) of just the ids the contract requires
+remembering (48 hours), which is what keeps a realistic public's state near 2 KiB.
 """
 
 from __future__ import annotations
 
-import zlib
-from typing import Any, Final
+from typing import Final
 
-import orjson
-
-from streams.state import P_DELETED, P_HOURS, P_LAST_PUB, P_TOUCH, P_VIEWS, SLOTS, PublicState
-from streams.timebase import HOUR_MS, HOURS_PER_DAY
+from streams.state import (
+    DIRTY_NONE,
+    P_DELETED,
+    P_HOURS,
+    P_LAST_PUB,
+    P_TOUCH,
+    P_VIEWS,
+    SLOTS,
+    PublicState,
+    digest,
+)
+from streams.timebase import DAY_MS, DEDUP_MS, HOUR_MS, HOURS_PER_DAY
 
 MAGIC: Final = b"gp"
 FORMAT_VERSION: Final = 1
 CORE: Final = ord("C")
 DAY: Final = ord("D")
-_PLAIN: Final = 0
-_DEFLATED: Final = 1
-COMPRESS_ABOVE: Final = 160
+_HAS_LATENCIES: Final = 0x20
+_DIGEST_BYTES: Final = 8
 
 
 class StateFormatError(ValueError):
     """Bytes that are not a chunk of a format version this code reads."""
 
 
-def _pack(kind: int, payload: Any) -> bytes:
-    raw = orjson.dumps(payload)
-    if len(raw) > COMPRESS_ABOVE:
-        packed = zlib.compress(raw, 6)
-        if len(packed) < len(raw):
-            return MAGIC + bytes((FORMAT_VERSION, kind, _DEFLATED)) + packed
-    return MAGIC + bytes((FORMAT_VERSION, kind, _PLAIN)) + raw
+class _Writer:
+    __slots__ = ("buf",)
+
+    def __init__(self, kind: int) -> None:
+        self.buf = bytearray(MAGIC)
+        self.buf += bytes((FORMAT_VERSION, kind))
+
+    def uint(self, n: int) -> None:
+        buf = self.buf
+        while n > 0x7F:
+            buf.append((n & 0x7F) | 0x80)
+            n >>= 7
+        buf.append(n)
+
+    def sint(self, n: int) -> None:
+        self.uint(n * 2 if n >= 0 else -n * 2 - 1)
+
+    def text(self, s: str) -> None:
+        raw = s.encode()
+        self.uint(len(raw))
+        self.buf += raw
 
 
-def _unpack(kind: int, data: bytes) -> Any:
-    if data[:2] != MAGIC or len(data) < 5:
-        raise StateFormatError("not a gospulse state chunk")
-    version, got_kind, encoding = data[2], data[3], data[4]
-    if version != FORMAT_VERSION:
-        raise StateFormatError(f"state format v{version}; this build reads v{FORMAT_VERSION}")
-    if got_kind != kind:
-        raise StateFormatError(f"expected chunk kind {chr(kind)}, got {chr(got_kind)}")
-    body = data[5:]
-    if encoding == _DEFLATED:
-        body = zlib.decompress(body)
-    return orjson.loads(body)
+class _Reader:
+    __slots__ = ("data", "pos")
+
+    def __init__(self, kind: int, data: bytes) -> None:
+        if data[:2] != MAGIC or len(data) < 4:
+            raise StateFormatError("not a gospulse state chunk")
+        if data[2] != FORMAT_VERSION:
+            raise StateFormatError(f"state format v{data[2]}; this build reads v{FORMAT_VERSION}")
+        if data[3] != kind:
+            raise StateFormatError(f"expected a chunk of kind {chr(kind)}, got {chr(data[3])}")
+        self.data = data
+        self.pos = 4
+
+    def uint(self) -> int:
+        data, pos = self.data, self.pos
+        n = shift = 0
+        while True:
+            byte = data[pos]
+            pos += 1
+            n |= (byte & 0x7F) << shift
+            if byte < 0x80:
+                self.pos = pos
+                return n
+            shift += 7
+
+    def sint(self) -> int:
+        n = self.uint()
+        return n >> 1 if not n & 1 else -((n + 1) >> 1)
+
+    def text(self) -> str:
+        size = self.uint()
+        start = self.pos
+        self.pos += size
+        return self.data[start : self.pos].decode()
+
+    def raw(self, size: int) -> bytes:
+        start = self.pos
+        self.pos += size
+        return bytes(self.data[start : self.pos])
+
+    def done(self) -> bool:
+        return self.pos >= len(self.data)
 
 
 def encode_core(st: PublicState) -> bytes:
+    w = _Writer(CORE)
     n = st.newest
     top = n // HOUR_MS
-    posts: list[Any] = []
+    w.uint(n)
+    w.uint(0 if st.last_post_at is None else n - st.last_post_at + 1)
+    if st.subs_at is None:
+        w.uint(0)
+    else:
+        w.uint(n - st.subs_at + 1)
+        w.uint(st.subs_count)
+        w.sint(st.subs_delta)
+    w.uint(n - st.seen_since)
+    w.uint(top - st.oldest_hour)
+    w.uint(len(st.posts))
     for post_id, rec in st.posts.items():
-        last_pub = rec[P_LAST_PUB]
-        posts += (
-            post_id,
-            [top - h for h in rec[P_HOURS]],
-            -1 if last_pub < 0 else n - last_pub,
-            n - rec[P_TOUCH],
-            rec[P_VIEWS] * 2 + (1 if rec[P_DELETED] else 0),
-        )
-    pending: list[Any] = []
+        w.text(post_id)
+        w.uint(len(rec[P_HOURS]))
+        for hour in rec[P_HOURS]:
+            w.uint(top - hour)
+        w.uint(0 if rec[P_LAST_PUB] < 0 else n - rec[P_LAST_PUB] + 1)
+        w.uint(n - rec[P_TOUCH])
+        w.uint(rec[P_VIEWS] * 2 + (1 if rec[P_DELETED] else 0))
+    w.uint(len(st.pending))
     for comment_id, asked in st.pending.items():
-        pending += (comment_id, n - asked)
-    subs = None if st.subs_at is None else [n - st.subs_at, st.subs_count, st.subs_delta]
-    return _pack(
-        CORE,
-        [
-            n,
-            None if st.last_post_at is None else n - st.last_post_at,
-            subs,
-            n - st.seen_since,
-            st.swept_day,
-            posts,
-            pending,
-            list(st.seen),
-            list(st.seen_before),
-        ],
-    )
+        w.text(comment_id)
+        w.uint(n - asked)
+    keep = n - DEDUP_MS
+    recent = [(digest(eid), ts) for gen in (st.seen_before, st.seen) for eid, ts in gen.items() if ts >= keep]
+    if st.seen_digests:
+        recent += [(d, ts) for d, ts in st.seen_digests.items() if ts >= keep]
+    w.uint(len(recent))
+    for d, ts in recent:
+        w.buf += d
+        w.sint(n - ts)
+    return bytes(w.buf)
 
 
 def encode_day(st: PublicState, day: int) -> bytes | None:
     """The day's hourly counters and latencies, or ``None`` when the day holds nothing."""
+    w = _Writer(DAY)
+    w.uint(day)
     first = day * HOURS_PER_DAY
-    hours: list[Any] = []
-    lats: list[Any] = []
+    empty = True
     for offset in range(HOURS_PER_DAY):
         counters = st.hours.get(first + offset)
-        if counters is not None:
-            used = SLOTS
-            while used and counters[used - 1] == 0:
-                used -= 1
-            hours.append([offset, *counters[:used]])
         values = st.latencies.get(first + offset)
+        if counters is None and not values:
+            continue
+        empty = False
+        w.buf.append(offset | (_HAS_LATENCIES if values else 0))
+        counters = counters or [0] * SLOTS
+        mask = 0
+        for slot in range(SLOTS):
+            if counters[slot]:
+                mask |= 1 << slot
+        w.buf.append(mask)
+        for slot in range(SLOTS):
+            if counters[slot]:
+                w.sint(counters[slot])
         if values:
-            lats.append([offset, *values])
-    if not hours and not lats:
-        return None
-    return _pack(DAY, [day, hours, lats])
+            w.uint(len(values))
+            for value in values:
+                w.uint(value)
+    return None if empty else bytes(w.buf)
 
 
 def take_changes(st: PublicState) -> tuple[bytes, dict[int, bytes | None]]:
-    """The core and the touched days since the last call, then forget the touches."""
-    days = {h // HOURS_PER_DAY for h in st.touched}
-    st.touched.clear()
-    return encode_core(st), {day: encode_day(st, day) for day in sorted(days)}
+    """The core, and every day changed or emptied since the last call (``None``: delete it)."""
+    days: dict[int, bytes | None] = dict.fromkeys(sorted(st.dropped_days))
+    if st.dirty_from != DIRTY_NONE:
+        first = max(st.dirty_from, st.oldest_hour) // HOURS_PER_DAY
+        for day in range(first, st.newest // DAY_MS + 1):
+            days[day] = encode_day(st, day)
+    days = {day: chunk for day, chunk in days.items() if chunk is not None or day in st.dropped_days}
+    st.dirty_from = DIRTY_NONE
+    st.dropped_days = set()
+    return encode_core(st), days
 
 
 def encode_all(st: PublicState) -> tuple[bytes, dict[int, bytes]]:
     """Every chunk of the state (for a full snapshot or a size measurement)."""
-    days = sorted({h // HOURS_PER_DAY for h in st.hours} | {h // HOURS_PER_DAY for h in st.latencies})
     out: dict[int, bytes] = {}
-    for day in days:
+    for day in sorted({h // HOURS_PER_DAY for h in (*st.hours, *st.latencies)}):
         chunk = encode_day(st, day)
         if chunk is not None:
             out[day] = chunk
@@ -130,33 +200,58 @@ def encode_all(st: PublicState) -> tuple[bytes, dict[int, bytes]]:
 
 def decode(public_id: str, core: bytes, days: dict[int, bytes] | list[bytes]) -> PublicState:
     """Rebuild a state from its core and day chunks (in any order)."""
-    n, last_post, subs, seen_age, swept_day, posts, pending, seen, seen_before = _unpack(CORE, core)
+    r = _Reader(CORE, core)
     st = PublicState(public_id)
+    n = st.newest = r.uint()
     top = n // HOUR_MS
-    st.newest = n
-    st.last_post_at = None if last_post is None else n - last_post
-    if subs is not None:
-        st.subs_at, st.subs_count, st.subs_delta = n - subs[0], subs[1], subs[2]
-    st.seen_since = n - seen_age
-    st.swept_day = swept_day
-    for i in range(0, len(posts), 5):
-        post_id, hours, last_pub, touch, packed = posts[i : i + 5]
+    last_post = r.uint()
+    st.last_post_at = None if last_post == 0 else n - last_post + 1
+    subs_age = r.uint()
+    if subs_age:
+        st.subs_at = n - subs_age + 1
+        st.subs_count = r.uint()
+        st.subs_delta = r.sint()
+    st.seen_since = n - r.uint()
+    st.housekeep_at = min((n // DAY_MS + 1) * DAY_MS, st.seen_since + DEDUP_MS)
+    st.oldest_hour = top - r.uint()
+    for _ in range(r.uint()):
+        post_id = r.text()
+        hours = [top - r.uint() for _ in range(r.uint())]
+        last_pub = r.uint()
+        touch = n - r.uint()
+        packed = r.uint()
         st.posts[post_id] = [
-            [top - h for h in hours],
-            -1 if last_pub < 0 else n - last_pub,
+            hours,
+            -1 if last_pub == 0 else n - last_pub + 1,
             bool(packed & 1),
             packed >> 1,
-            n - touch,
+            touch,
         ]
-    for i in range(0, len(pending), 2):
-        st.pending[pending[i]] = n - pending[i + 1]
-    st.seen = set(seen)
-    st.seen_before = set(seen_before)
+    for _ in range(r.uint()):
+        comment_id = r.text()
+        st.pending[comment_id] = n - r.uint()
+    digests = {}
+    for _ in range(r.uint()):
+        d = r.raw(_DIGEST_BYTES)
+        digests[d] = n - r.sint()
+    st.seen_digests = digests or None
     for chunk in days.values() if isinstance(days, dict) else days:
-        day, hours, lats = _unpack(DAY, chunk)
-        first = day * HOURS_PER_DAY
-        for offset, *counters in hours:
-            st.hours[first + offset] = counters + [0] * (SLOTS - len(counters))
-        for offset, *values in lats:
-            st.latencies[first + offset] = values
+        _decode_day(st, chunk)
     return st
+
+
+def _decode_day(st: PublicState, chunk: bytes) -> None:
+    r = _Reader(DAY, chunk)
+    first = r.uint() * HOURS_PER_DAY
+    while not r.done():
+        head = r.data[r.pos]
+        mask = r.data[r.pos + 1]
+        r.pos += 2
+        hour = first + (head & 0x1F)
+        counters = [0] * SLOTS
+        for slot in range(SLOTS):
+            if mask & (1 << slot):
+                counters[slot] = r.sint()
+        st.hours[hour] = counters
+        if head & _HAS_LATENCIES:
+            st.latencies[hour] = [r.uint() for _ in range(r.uint())]

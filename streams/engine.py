@@ -18,12 +18,20 @@ class Engine:
         self.registry = registry if registry is not None else Registry()
         self.publics: dict[str, PublicState] = {}
 
+    def state(self, public_id: str) -> PublicState:
+        """The public's state, created empty on first use."""
+        st = self.publics.get(public_id)
+        if st is None:
+            st = self.publics[public_id] = PublicState(public_id)
+        return st
+
     def apply(self, ev: Event) -> bool:
         """Apply a validated event; ``False`` if it was a duplicate."""
-        st = self.publics.get(ev["public_id"])
-        if st is None:
-            st = self.publics[ev["public_id"]] = PublicState(ev["public_id"])
-        return st.apply(ev)
+        return self.state(ev["public_id"]).apply(ev)
+
+    def apply_all(self, public_id: str, events: list[Event]) -> int:
+        """Apply validated events of one public in log order; returns how many were not duplicates."""
+        return self.state(public_id).apply_all(events)
 
     def table(self, public_id: str, at: int, sla_s: int = DEFAULT_SLA_S) -> dict[str, Any] | None:
         st = self.publics.get(public_id)

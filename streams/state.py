@@ -11,7 +11,8 @@ is dropped (§3), which is what keeps memory bounded.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from hashlib import blake2b
 from typing import Any, Final
 
 from streams.timebase import (
@@ -19,6 +20,7 @@ from streams.timebase import (
     DAY_MS,
     DEDUP_MS,
     HOUR_MS,
+    HOURS_PER_DAY,
     LONGEST_WINDOW_HOURS,
     TRACK_MS,
 )
@@ -36,6 +38,12 @@ LATENESS_MS: Final = 48 * 3_600_000
 #: State whose times all lie this far behind the newest event can no longer change any figure.
 STALE_MS: Final = max(ANSWER_MS, TRACK_MS) + LATENESS_MS
 
+#: Retention sweeps run when the oldest kept hour falls this far behind the 30-day window.
+SWEEP_EVERY_HOURS: Final = 72
+
+#: ``dirty_from`` when nothing changed since the codec last looked.
+DIRTY_NONE: Final = 1 << 62
+
 Event = dict[str, Any]
 
 
@@ -43,31 +51,38 @@ class PublicState:
     """Everything needed to answer §2 for one public; nothing older than §3 allows."""
 
     __slots__ = (
+        "dirty_from",
+        "dropped_days",
         "hours",
+        "housekeep_at",
         "last_post_at",
         "latencies",
         "newest",
+        "oldest_hour",
         "pending",
         "posts",
         "public_id",
         "seen",
         "seen_before",
+        "seen_digests",
         "seen_since",
         "subs_at",
         "subs_count",
         "subs_delta",
-        "swept_day",
-        "touched",
     )
 
     def __init__(self, public_id: str) -> None:
         self.public_id = public_id
         #: Largest ``occurred_at`` applied; -1 before the first event.
         self.newest = -1
+        #: When ``newest`` reaches this, the next daily housekeeping (dedup rotation, retention) is due.
+        self.housekeep_at = -1
         #: hour -> counters, see the slot constants.
         self.hours: dict[int, list[int]] = {}
         #: hour of the reply -> response latencies in ms.
         self.latencies: dict[int, list[int]] = {}
+        #: No hour below this is held in ``hours`` or ``latencies``; set by the first sweep.
+        self.oldest_hour = -(1 << 40)
         #: post_id -> post record, see the ``P_`` slots.
         self.posts: dict[str, list[Any]] = {}
         #: comment_id -> ``occurred_at`` of a citizen comment still waiting for an official reply.
@@ -77,66 +92,106 @@ class PublicState:
         self.subs_count = 0
         self.subs_delta = 0
         self.last_post_at: int | None = None
-        #: Event ids in two generations, each spanning at least ``DEDUP_MS`` of event time, so an
-        #: id is remembered while its event lies within 48 h of the newest (§3).
-        self.seen: set[str] = set()
-        self.seen_before: set[str] = set()
+        #: event_id -> ``occurred_at``, in two generations each spanning at least ``DEDUP_MS`` of event
+        #: time, so an id is remembered while its event lies within 48 h of the newest (§3).
+        self.seen: dict[str, int] = {}
+        self.seen_before: dict[str, int] = {}
         self.seen_since = -DEDUP_MS
-        self.swept_day = -1
-        #: Hours whose counters or latencies changed (or were dropped) since the codec last looked.
-        self.touched: set[int] = set()
+        #: Digests of ids restored from bytes (see ``streams.codec``); ``None`` when there are none.
+        self.seen_digests: dict[bytes, int] | None = None
+        #: The lowest hour changed since the codec last took the changes (``DIRTY_NONE``: none).
+        self.dirty_from = DIRTY_NONE
+        #: Days whose hours retention dropped since the codec last took the changes.
+        self.dropped_days: set[int] = set()
 
     def apply(self, ev: Event) -> bool:
         """Apply one validated event; ``False`` when it is a duplicate and so changes nothing."""
         event_id = ev["event_id"]
         if event_id in self.seen or event_id in self.seen_before:
             return False
+        if self.seen_digests is not None and digest(event_id) in self.seen_digests:
+            return False
         ts = ev["occurred_at"]
         if ts > self.newest:
-            self._advance(ts)
-        self.seen.add(event_id)
-        _APPLY[ev["kind"]](self, ev, ts)
-        return True
-
-    def _advance(self, ts: int) -> None:
-        self.newest = ts
-        if ts - self.seen_since >= DEDUP_MS:
-            self.seen_before = self.seen
-            self.seen = set()
-            self.seen_since = ts
-        day = ts // DAY_MS
-        if day != self.swept_day:
-            self.swept_day = day
-            self.drop_stale()
-
-    def drop_stale(self) -> None:
-        """Forget what no window or horizon can reach any more (§3); runs once a day of event time."""
-        first_hour = self.newest // HOUR_MS - (LONGEST_WINDOW_HOURS - 1)
-        for table in (self.hours, self.latencies):
-            old = [h for h in table if h < first_hour]
-            for h in old:
-                del table[h]
-            self.touched.update(old)
-        horizon = self.newest - STALE_MS
-        stale_posts = [pid for pid, rec in self.posts.items() if rec[P_TOUCH] < horizon]
-        for pid in stale_posts:
-            del self.posts[pid]
-        for rec in self.posts.values():
-            if any(h < first_hour for h in rec[P_HOURS]):
-                rec[P_HOURS] = [h for h in rec[P_HOURS] if h >= first_hour]
-        stale_comments = [cid for cid, tc in self.pending.items() if tc < horizon]
-        for cid in stale_comments:
-            del self.pending[cid]
-
-    def bump(self, ts: int, slot: int, n: int) -> None:
+            self.newest = ts
+            if ts >= self.housekeep_at:
+                self.housekeep()
+        self.seen[event_id] = ts
+        kind = ev["kind"]
+        step = _COUNTER_ONLY.get(kind)
+        if step is None:
+            _APPLY[kind](self, ev, ts)
+            return True
+        # the commonest kinds (reactions, reposts) only move one counter: done inline
         hour = ts // HOUR_MS
         counters = self.hours.get(hour)
         if counters is None:
-            if hour <= self.newest // HOUR_MS - LONGEST_WINDOW_HOURS:
-                return  # older than any window can reach
+            counters = self.counters(ts)
+            if counters is None:
+                return True
+        elif hour < self.dirty_from:
+            self.dirty_from = hour
+        counters[step[0]] += step[1]
+        return True
+
+    def apply_all(self, events: Iterable[Event]) -> int:
+        """Apply validated events of this public in log order; returns how many were not duplicates."""
+        apply = self.apply
+        return sum(1 for ev in events if apply(ev))
+
+    def housekeep(self) -> None:
+        """Rotate the dedup generations when due, and now and then drop what §3 lets go."""
+        newest = self.newest
+        if newest - self.seen_since >= DEDUP_MS:
+            self.seen_before = self.seen
+            self.seen = {}
+            self.seen_since = newest
+            if self.seen_digests is not None:
+                keep = newest - DEDUP_MS
+                self.seen_digests = {d: ts for d, ts in self.seen_digests.items() if ts >= keep} or None
+        first_hour = newest // HOUR_MS - (LONGEST_WINDOW_HOURS - 1)
+        if first_hour - self.oldest_hour >= SWEEP_EVERY_HOURS:
+            self.drop_stale(first_hour)
+        self.housekeep_at = min(
+            self.seen_since + DEDUP_MS,
+            (self.oldest_hour + LONGEST_WINDOW_HOURS - 1 + SWEEP_EVERY_HOURS) * HOUR_MS,
+        )
+
+    def drop_stale(self, first_hour: int) -> None:
+        """Forget hours no window reaches and posts and comments past every horizon (§3)."""
+        old: Iterable[int] = range(self.oldest_hour, first_hour)
+        if first_hour - self.oldest_hour > len(self.hours) + len(self.latencies):
+            old = [h for h in (*self.hours, *self.latencies) if h < first_hour]
+        for hour in old:
+            dropped = self.hours.pop(hour, None) is not None
+            dropped = self.latencies.pop(hour, None) is not None or dropped
+            if dropped:
+                self.dropped_days.add(hour // HOURS_PER_DAY)
+        self.oldest_hour = first_hour
+        horizon = self.newest - STALE_MS
+        stale = [pid for pid, rec in self.posts.items() if rec[P_TOUCH] < horizon]
+        for pid in stale:
+            del self.posts[pid]
+        stale = [cid for cid, asked in self.pending.items() if asked < horizon]
+        for cid in stale:
+            del self.pending[cid]
+
+    def counters(self, ts: int) -> list[int] | None:
+        """The counters of ``ts``'s hour, created on first use; ``None`` if no window can reach it."""
+        hour = ts // HOUR_MS
+        counters = self.hours.get(hour)
+        if counters is None:
+            if hour < self.oldest_hour or hour <= self.newest // HOUR_MS - LONGEST_WINDOW_HOURS:
+                return None
             counters = self.hours[hour] = [0] * SLOTS
-        counters[slot] += n
-        self.touched.add(hour)
+        if hour < self.dirty_from:
+            self.dirty_from = hour
+        return counters
+
+
+def digest(event_id: str) -> bytes:
+    """A stable 8-byte digest of an event id: what a serialized state keeps instead of the id."""
+    return blake2b(event_id.encode(), digest_size=8).digest()
 
 
 def _post_published(st: PublicState, ev: Event, ts: int) -> None:
@@ -172,27 +227,38 @@ def _post_metrics(st: PublicState, ev: Event, ts: int) -> None:
     delta = ev["views"] - rec[P_VIEWS]
     if delta > 0:
         rec[P_VIEWS] = ev["views"]
-        st.bump(ts, VIEWS, delta)
+        counters = st.counters(ts)
+        if counters is not None:
+            counters[VIEWS] += delta
 
 
 def _post_reposted(st: PublicState, ev: Event, ts: int) -> None:
-    st.bump(ts, REPOSTS, 1)
+    counters = st.counters(ts)
+    if counters is not None:
+        counters[REPOSTS] += 1
 
 
 def _reaction_added(st: PublicState, ev: Event, ts: int) -> None:
-    st.bump(ts, REACTIONS, 1)
+    counters = st.counters(ts)
+    if counters is not None:
+        counters[REACTIONS] += 1
 
 
 def _reaction_removed(st: PublicState, ev: Event, ts: int) -> None:
-    st.bump(ts, REACTIONS, -1)
+    counters = st.counters(ts)
+    if counters is not None:
+        counters[REACTIONS] -= 1
 
 
 def _comment_created(st: PublicState, ev: Event, ts: int) -> None:
+    counters = st.counters(ts)
     if ev["author"] == "citizen":
-        st.bump(ts, CITIZEN, 1)
+        if counters is not None:
+            counters[CITIZEN] += 1
         st.pending[ev["comment_id"]] = ts
         return
-    st.bump(ts, OFFICIAL, 1)
+    if counters is not None:
+        counters[OFFICIAL] += 1
     replied = ev.get("reply_to_comment_id")
     if replied is None:
         return
@@ -200,10 +266,8 @@ def _comment_created(st: PublicState, ev: Event, ts: int) -> None:
     if asked is None or ts - asked > ANSWER_MS:
         return  # a reply to an answered, deleted, unknown or too old comment changes nothing
     del st.pending[replied]
-    hour = ts // HOUR_MS
-    if hour > st.newest // HOUR_MS - LONGEST_WINDOW_HOURS:
-        st.latencies.setdefault(hour, []).append(max(0, ts - asked))
-        st.touched.add(hour)
+    if counters is not None:  # the reply's hour is within reach of the windows
+        st.latencies.setdefault(ts // HOUR_MS, []).append(max(0, ts - asked))
 
 
 def _comment_deleted(st: PublicState, ev: Event, ts: int) -> None:
@@ -211,13 +275,17 @@ def _comment_deleted(st: PublicState, ev: Event, ts: int) -> None:
 
 
 def _subscription_joined(st: PublicState, ev: Event, ts: int) -> None:
-    st.bump(ts, JOINS, 1)
+    counters = st.counters(ts)
+    if counters is not None:
+        counters[JOINS] += 1
     if st.subs_at is not None and ts > st.subs_at:
         st.subs_delta += 1
 
 
 def _subscription_left(st: PublicState, ev: Event, ts: int) -> None:
-    st.bump(ts, LEAVES, 1)
+    counters = st.counters(ts)
+    if counters is not None:
+        counters[LEAVES] += 1
     if st.subs_at is not None and ts > st.subs_at:
         st.subs_delta -= 1
 
@@ -228,6 +296,13 @@ def _subscribers_counted(st: PublicState, ev: Event, ts: int) -> None:
         st.subs_count = ev["count"]
         st.subs_delta = 0
 
+
+#: Kinds that move one hourly counter and nothing else: kind -> (slot, step).
+_COUNTER_ONLY: Final = {
+    "reaction.added": (REACTIONS, 1),
+    "reaction.removed": (REACTIONS, -1),
+    "post.reposted": (REPOSTS, 1),
+}
 
 _APPLY: Final[dict[str, Callable[[PublicState, Event, int], None]]] = {
     "post.published": _post_published,

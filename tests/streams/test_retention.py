@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from streams.engine import Engine
+from streams.state import STALE_MS, SWEEP_EVERY_HOURS
 from streams.timebase import LONGEST_WINDOW_HOURS
 from tests.logs import BASE, DAY, HOUR, citizen, event, metrics, published
 
@@ -18,9 +19,10 @@ def test_a_year_of_busy_traffic_keeps_only_what_the_windows_and_horizons_need() 
         if hour % 6 == 0:
             engine.apply(metrics(ts, hour, f"p{hour // 24}"))
     state = engine.publics["vk:-1"]
-    assert len(state.hours) <= LONGEST_WINDOW_HOURS + 24
-    assert len(state.posts) <= 33  # 30 days of posts plus the lateness grace
-    assert len(state.pending) <= 33
+    assert len(state.hours) <= LONGEST_WINDOW_HOURS + SWEEP_EVERY_HOURS
+    kept_days = (STALE_MS // HOUR + SWEEP_EVERY_HOURS) // 24 + 1  # horizons, lateness grace, sweep lag
+    assert len(state.posts) <= kept_days
+    assert len(state.pending) <= kept_days
     assert len(state.seen) + len(state.seen_before) <= 4 * 24 + 4 * 6 + 8  # at most ~96 h of ids
     table = engine.table("vk:-1", BASE + (365 * 24 - 1) * HOUR)
     assert table is not None

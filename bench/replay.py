@@ -1,0 +1,174 @@
+"""Replay benchmark: the engine against a parse-only baseline on the same generated log, same run.
+
+    python -m bench.replay                    # 3 723 publics, 30 days (about 3 million events)
+    python -m bench.replay --publics 500 --days 7 --rounds 1
+
+Each measurement runs in a fresh child process pinned to one core, so that peak RSS is its own.
+Rounds alternate baseline and replay; the median of each is reported, with their ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import orjson
+
+OUT = Path(__file__).resolve().parent / "out"
+START = 1_793_491_200_000  # 2026-11-01T00:00:00Z
+DAY_MS = 86_400_000
+
+
+def generate(publics: int, days: int, seed: int) -> tuple[Path, Path, int]:
+    from streams.synth import log_events, make_publics
+
+    OUT.mkdir(exist_ok=True)
+    log = OUT / f"log-{publics}p-{days}d-s{seed}.jsonl"
+    registry = OUT / f"registry-{publics}p-s{seed}.jsonl"
+    end = START + days * DAY_MS
+    if not log.exists():
+        habits = make_publics(publics, seed)
+        print(f"generating {log.name} …", file=sys.stderr, flush=True)
+        tmp = log.with_suffix(".tmp")
+        with open(tmp, "wb") as f:
+            for ev in log_events(habits, START, end, seed):
+                f.write(orjson.dumps(ev) + b"\n")
+        tmp.rename(log)
+        with open(registry, "wb") as f:
+            for h in habits:
+                f.write(orjson.dumps(h.registry_record()) + b"\n")
+    return log, registry, end - 1
+
+
+def _peak_rss_mib() -> float:
+    """This process's own peak RSS (VmHWM starts afresh at exec, unlike ru_maxrss)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _pin() -> None:
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {max(os.sched_getaffinity(0))})
+
+
+def worker_parse(log: Path) -> dict:
+    loads = orjson.loads
+    lines = 0
+    started = time.perf_counter()
+    with open(log, "rb") as f:
+        for line in f:
+            loads(line)
+            lines += 1
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "events": lines}
+
+
+def worker_replay(log: Path, registry_path: Path, at: int) -> dict:
+    from streams.codec import encode_all
+    from streams.engine import Engine
+    from streams.registry import Registry
+    from streams.replay import ReplayReport, load_registry, replay_lines
+
+    report = ReplayReport()
+    registry = Registry()
+    with open(registry_path, "rb") as f:
+        load_registry(f, registry, report, strict=True)
+    engine = Engine(registry)
+    started = time.perf_counter()
+    with open(log, "rb") as f:
+        replay_lines(f, at, engine, report)
+    tables = sum(1 for _ in engine.tables(at))
+    seconds = time.perf_counter() - started
+    sizes = []
+    for state in engine.publics.values():
+        core, days = encode_all(state)
+        sizes.append(len(core) + sum(len(c) for c in days.values()))
+    sizes.sort()
+    return {
+        "seconds": seconds,
+        "events": report.lines,
+        "applied": report.applied,
+        "duplicates": report.duplicates,
+        "bad": report.bad_events,
+        "tables": tables,
+        "state_mean_bytes": statistics.fmean(sizes),
+        "state_p99_bytes": sizes[int(len(sizes) * 0.99)],
+        "state_max_bytes": sizes[-1],
+    }
+
+
+def _child(args: list[str]) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.replay", "--child", *args],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    return json.loads(out.stdout)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--publics", type=int, default=3723)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        _pin()
+        kind, *rest = args.child
+        result = (
+            worker_parse(Path(rest[0]))
+            if kind == "parse"
+            else worker_replay(Path(rest[0]), Path(rest[1]), int(rest[2]))
+        )
+        result["max_rss_mib"] = _peak_rss_mib()
+        print(json.dumps(result))
+        return 0
+
+    log, registry, at = generate(args.publics, args.days, args.seed)
+    parse_runs, replay_runs = [], []
+    for i in range(args.rounds):
+        parse_runs.append(_child(["parse", str(log)]))
+        replay_runs.append(_child(["replay", str(log), str(registry), str(at)]))
+        print(f"round {i + 1}/{args.rounds} done", file=sys.stderr, flush=True)
+    events = replay_runs[0]["events"]
+    parse_rate = statistics.median(events / r["seconds"] for r in parse_runs)
+    replay_rate = statistics.median(events / r["seconds"] for r in replay_runs)
+    last = replay_runs[-1]
+    report = {
+        "log": log.name,
+        "publics": args.publics,
+        "days": args.days,
+        "events": events,
+        "rounds": args.rounds,
+        "parse_only_events_per_s": round(parse_rate),
+        "replay_events_per_s": round(replay_rate),
+        "replay_to_parse_ratio": round(replay_rate / parse_rate, 3),
+        "parse_only_peak_rss_mib": round(max(r["max_rss_mib"] for r in parse_runs), 1),
+        "replay_peak_rss_mib": round(max(r["max_rss_mib"] for r in replay_runs), 1),
+        "state_mean_bytes_per_public": round(last["state_mean_bytes"]),
+        "state_p99_bytes_per_public": last["state_p99_bytes"],
+        "state_max_bytes_per_public": last["state_max_bytes"],
+        "tables": last["tables"],
+        "duplicates_skipped": last["duplicates"],
+    }
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

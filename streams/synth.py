@@ -1,0 +1,208 @@
+"""Realistic synthetic traffic: publics with habits, and the contract v1 events those habits produce.
+
+Shared by the benchmarks and the live simulator. Figures follow shared/context/domain.md: 3–5 posts
+a week for most pages, answers within hours, daily subscriber counts; a few publics break their KPIs
+on purpose (silent, slow to answer, losing subscribers) so alerting has something to find.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from schemas.contract import LEVELS, THEMES
+from streams.timebase import DAY_MS, HOUR_MS
+
+#: Share of pages per level and theme (education is about half of all госпаблики).
+LEVEL_WEIGHTS = {"federal": 0.01, "regional": 0.09, "municipal": 0.35, "settlement": 0.55}
+THEME_WEIGHTS = {
+    "education": 0.45,
+    "culture": 0.12,
+    "administration": 0.14,
+    "sport": 0.06,
+    "health": 0.07,
+    "social": 0.05,
+    "youth": 0.04,
+    "transport": 0.01,
+    "housing": 0.02,
+    "security": 0.01,
+    "other": 0.03,
+}
+#: Median subscribers by level.
+SUBSCRIBERS = {"federal": 150_000, "regional": 15_000, "municipal": 2_500, "settlement": 500}
+REGIONS = ["RU-NIZ", "RU-ROS", "RU-KDA", "RU-VLA", "RU-ORL", "RU-BA", "RU-MOW", "RU-SPE", "RU-SVE", "RU-TA"]
+ZONES = {"RU-SVE": "Asia/Yekaterinburg", "RU-BA": "Asia/Yekaterinburg"}
+#: Views snapshots after publication (a bridge polls a post's counters on this schedule).
+METRICS_AFTER_H = (1, 3, 12, 24, 48, 72, 168)
+
+
+@dataclass(frozen=True, slots=True)
+class Habits:
+    """How one public behaves; ``breaks`` names the KPI it breaks on purpose, if any."""
+
+    public_id: str
+    name: str
+    region: str
+    level: str
+    theme: str
+    tz: str
+    subscribers: int
+    posts_per_week: float
+    answer_share: float
+    answer_median_h: float
+    churn_per_day: float
+    breaks: str | None
+
+    def registry_record(self) -> dict[str, Any]:
+        return {
+            "v": 1,
+            "public_id": self.public_id,
+            "name": self.name,
+            "region": self.region,
+            "level": self.level,
+            "theme": self.theme,
+            "tz": self.tz,
+        }
+
+
+def make_publics(count: int, seed: int) -> list[Habits]:
+    rng = random.Random(seed)
+    levels = list(LEVEL_WEIGHTS)
+    themes = list(THEME_WEIGHTS)
+    out = []
+    for i in range(count):
+        level = rng.choices(levels, weights=list(LEVEL_WEIGHTS.values()))[0]
+        theme = rng.choices(themes, weights=list(THEME_WEIGHTS.values()))[0]
+        region = REGIONS[0] if rng.random() < 0.5 else rng.choice(REGIONS)
+        platform = rng.choices(["vk", "ok", "tg", "max"], weights=[70, 15, 10, 5])[0]
+        subscribers = max(20, int(SUBSCRIBERS[level] * rng.lognormvariate(0, 0.8)))
+        breaks = rng.choices([None, "silent", "slow", "churn"], weights=[90, 4, 4, 2])[0]
+        out.append(
+            Habits(
+                public_id=f"{platform}:{'-' if platform == 'vk' else 'p'}{100_000 + i}",
+                name=f"{theme} {level} #{i}",
+                region=region,
+                level=level,
+                theme=theme,
+                tz=ZONES.get(region, "Europe/Moscow"),
+                subscribers=subscribers,
+                posts_per_week=0.0 if breaks == "silent" else rng.uniform(2.0, 7.0),
+                answer_share=0.3 if breaks == "slow" else rng.uniform(0.75, 0.98),
+                answer_median_h=30.0 if breaks == "slow" else rng.uniform(1.0, 6.0),
+                churn_per_day=0.003 if breaks == "churn" else 0.0003,
+                breaks=breaks,
+            )
+        )
+    assert all(p.level in LEVELS and p.theme in THEMES for p in out)
+    return out
+
+
+def _poisson(rng: random.Random, lam: float) -> int:
+    if lam <= 0:
+        return 0
+    if lam > 30:
+        return max(0, int(rng.gauss(lam, math.sqrt(lam)) + 0.5))
+    threshold, k, p = math.exp(-lam), 0, 1.0
+    while True:
+        p *= rng.random()
+        if p <= threshold:
+            return k
+        k += 1
+
+
+class _Ids:
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+
+    def __call__(self) -> str:
+        return f"{self.rng.getrandbits(128):032x}"
+
+
+def public_events(habits: Habits, start: int, end: int, rng: random.Random) -> list[dict[str, Any]]:
+    """Every event of one public with ``start <= occurred_at < end``, in no particular order."""
+    pid = habits.public_id
+    new_id = _Ids(rng)
+    out: list[dict[str, Any]] = []
+
+    def emit(kind: str, ts: int, **fields: Any) -> None:
+        if start <= ts < end:
+            out.append(
+                {"v": 1, "event_id": new_id(), "kind": kind, "public_id": pid, "occurred_at": ts, **fields}
+            )
+
+    days = (end - start) // DAY_MS + 1
+    subscribers = habits.subscribers
+    post_seq = comment_seq = 0
+    for day in range(days):
+        day_start = start + day * DAY_MS
+        emit("subscribers.counted", day_start + rng.randrange(HOUR_MS), count=subscribers)
+        joins = _poisson(rng, subscribers * 0.0004)
+        leaves = _poisson(rng, subscribers * habits.churn_per_day)
+        for _ in range(joins):
+            emit("subscription.joined", day_start + rng.randrange(DAY_MS))
+        for _ in range(leaves):
+            emit("subscription.left", day_start + rng.randrange(DAY_MS))
+        subscribers += joins - leaves
+        for _ in range(_poisson(rng, habits.posts_per_week / 7)):
+            post_seq += 1
+            post_id = str(post_seq)
+            # posts go out in working hours, Moscow time (UTC+3)
+            posted = day_start + (6 + rng.randrange(11)) * HOUR_MS + rng.randrange(HOUR_MS)
+            emit("post.published", posted, post_id=post_id)
+            reach = subscribers * rng.uniform(0.1, 0.5)
+            views = 0
+            for after in METRICS_AFTER_H:
+                views += int(reach * rng.uniform(0.1, 0.4))
+                emit(
+                    "post.metrics",
+                    posted + after * HOUR_MS + rng.randrange(600_000),
+                    post_id=post_id,
+                    views=views,
+                )
+            for _ in range(_poisson(rng, reach * 0.012)):
+                emit("reaction.added", posted + int(rng.expovariate(1 / (6 * HOUR_MS))), post_id=post_id)
+            for _ in range(_poisson(rng, reach * 0.001)):
+                emit("reaction.removed", posted + int(rng.expovariate(1 / (12 * HOUR_MS))), post_id=post_id)
+            for _ in range(_poisson(rng, reach * 0.0012)):
+                emit("post.reposted", posted + int(rng.expovariate(1 / (8 * HOUR_MS))), post_id=post_id)
+            for _ in range(_poisson(rng, min(40.0, 0.5 + reach * 0.0008))):
+                comment_seq += 1
+                cid = f"c{comment_seq}"
+                asked = posted + int(rng.expovariate(1 / (5 * HOUR_MS)))
+                emit("comment.created", asked, post_id=post_id, comment_id=cid, author="citizen")
+                if rng.random() < 0.05:
+                    emit("comment.deleted", asked + rng.randrange(DAY_MS), post_id=post_id, comment_id=cid)
+                elif rng.random() < habits.answer_share:
+                    comment_seq += 1
+                    latency = int(rng.lognormvariate(math.log(habits.answer_median_h * HOUR_MS), 0.9))
+                    emit(
+                        "comment.created",
+                        asked + latency,
+                        post_id=post_id,
+                        comment_id=f"c{comment_seq}",
+                        author="official",
+                        reply_to_comment_id=cid,
+                    )
+            if rng.random() < 0.02:
+                emit("post.deleted", posted + rng.randrange(3 * DAY_MS), post_id=post_id)
+    return out
+
+
+def log_events(
+    publics: list[Habits], start: int, end: int, seed: int, duplicate_share: float = 0.003
+) -> Iterator[dict[str, Any]]:
+    """All publics' events in one log ordered by ``occurred_at``, with a few redelivered duplicates."""
+    rng = random.Random(seed)
+    per_public = []
+    for habits in publics:
+        events = public_events(habits, start, end, rng)
+        events.sort(key=lambda e: e["occurred_at"])
+        per_public.append(events)
+    for ev in heapq.merge(*per_public, key=lambda e: e["occurred_at"]):
+        yield ev
+        if rng.random() < duplicate_share:
+            yield ev

@@ -1,0 +1,161 @@
+"""``gospulse replay`` as a user runs it: the installed console script, real files, exit codes."""
+
+from __future__ import annotations
+
+import gzip
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+from streams.engine import Engine
+from streams.replay import replay_events
+from tests.logs import BASE, HOUR, citizen, counted, event, official, published
+
+GOSPULSE = Path(sys.executable).parent / "gospulse"
+
+
+def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(GOSPULSE), *map(str, args)], capture_output=True, text=True, timeout=60)
+
+
+def write_log(path: Path, events: list[object], raw_lines: dict[int, bytes] | None = None) -> Path:
+    lines = [orjson.dumps(ev) for ev in events]
+    for index, raw in (raw_lines or {}).items():
+        lines.insert(index, raw)
+    data = b"\n".join(lines) + b"\n"
+    path.write_bytes(gzip.compress(data) if path.suffix == ".gz" else data)
+    return path
+
+
+GOOD = [
+    published(BASE, "p1", public_id="tg:school5"),
+    event("reaction.added", BASE + 1, "vk:-1", post_id="p"),
+    counted(BASE + 2, 300, public_id="vk:-1"),
+    citizen(BASE + 3, "c1", public_id="vk:-1"),
+    official(BASE + HOUR, "o1", reply_to="c1", public_id="vk:-1"),
+    event("reaction.added", BASE + 10 * HOUR, "ok:9", post_id="p"),  # after --at below
+]
+AT = BASE + 2 * HOUR
+
+
+def test_replay_prints_one_table_per_public_sorted_and_equal_to_the_engine(tmp_path: Path) -> None:
+    log = write_log(tmp_path / "events.jsonl", GOOD)
+    done = run("replay", log, "--at", str(AT))
+    assert done.returncode == 0, done.stderr
+    tables = [orjson.loads(line) for line in done.stdout.splitlines()]
+    assert [t["public_id"] for t in tables] == ["tg:school5", "vk:-1"]
+    assert tables == list(replay_events(GOOD, AT, Engine()))
+    assert "read 6 lines: 6 good events, 5 applied, 0 duplicates skipped, 1 after --at, 0 bad" in done.stderr
+
+
+def test_iso_time_gzip_input_and_out_file(tmp_path: Path) -> None:
+    log = write_log(tmp_path / "events.jsonl.gz", GOOD)
+    out = tmp_path / "tables.jsonl"
+    done = run("replay", log, "--at", "2026-11-01T05:00:00+03:00", "--out", out)  # = BASE + 2h
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""
+    assert [orjson.loads(x)["at"] for x in out.read_bytes().splitlines()] == [AT, AT]
+
+
+def test_bad_lines_are_summarised_by_reason_with_line_numbers_and_do_not_stop_replay(tmp_path: Path) -> None:
+    bad_batch = orjson.dumps([GOOD[1] | {"event_id": "b1"}, {"v": 1}])
+    log = write_log(
+        tmp_path / "events.jsonl",
+        GOOD,
+        {1: b"{oops", 3: orjson.dumps(GOOD[0] | {"occurred_at": 1.5}), 4: bad_batch, 5: b""},
+    )
+    done = run("replay", log, "--at", str(AT))
+    assert done.returncode == 0, done.stderr
+    assert "not JSON" in done.stderr and "(line 2)" in done.stderr
+    assert "field 'occurred_at': expected an integer (epoch milliseconds)" in done.stderr
+    assert "missing field 'event_id'  (line 5[1])" in done.stderr
+    vk = next(orjson.loads(x) for x in done.stdout.splitlines() if b'"vk:-1"' in x.encode())
+    assert vk["reactions_24h"] == 2  # the batch's good event counts
+
+
+def test_strict_stops_at_the_first_bad_line_with_exit_1(tmp_path: Path) -> None:
+    log = write_log(tmp_path / "events.jsonl", GOOD, {2: b'{"v": 2}'})
+    done = run("replay", log, "--at", str(AT), "--strict")
+    assert done.returncode == 1
+    assert "line 3: missing field 'event_id'" in done.stderr or "line 3: field 'v'" in done.stderr
+    assert done.stdout == ""
+
+
+def test_registry_fills_segments_and_bad_records_are_reported(tmp_path: Path) -> None:
+    registry = tmp_path / "publics.jsonl"
+    records = [
+        {
+            "v": 1,
+            "public_id": "vk:-1",
+            "name": "ЦУР",
+            "region": "RU-NIZ",
+            "level": "regional",
+            "theme": "administration",
+        },
+        {
+            "v": 1,
+            "public_id": "tg:school5",
+            "name": "Школа 5",
+            "region": "RU-NIZ",
+            "level": "city",
+            "theme": "education",
+        },
+    ]
+    registry.write_bytes(b"\n".join(map(orjson.dumps, records)) + b"\n")
+    done = run("replay", write_log(tmp_path / "e.jsonl", GOOD), "--at", str(AT), "--registry", registry)
+    assert done.returncode == 0, done.stderr
+    tables = {t["public_id"]: t for t in map(orjson.loads, done.stdout.splitlines())}
+    assert (tables["vk:-1"]["region"], tables["vk:-1"]["theme"]) == ("RU-NIZ", "administration")
+    assert tables["tg:school5"]["level"] is None
+    assert "bad registry records" in done.stderr and "field 'level': must be one of" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("at", "says"),
+    [
+        ("1793491200", "looks like seconds"),
+        ("2026-11-01T05:00:00", "has no time zone"),
+        ("yesterday", "neither epoch milliseconds nor ISO 8601"),
+    ],
+)
+def test_a_bad_time_says_how_to_write_it(tmp_path: Path, at: str, says: str) -> None:
+    done = run("replay", write_log(tmp_path / "e.jsonl", GOOD), "--at", at)
+    assert done.returncode == 2
+    assert says in done.stderr
+
+
+def test_a_missing_file_is_named(tmp_path: Path) -> None:
+    done = run("replay", tmp_path / "nope.jsonl", "--at", str(AT))
+    assert done.returncode == 1
+    assert "nope.jsonl: no such file" in done.stderr
+
+
+def test_help_teaches_with_examples() -> None:
+    done = run("replay", "--help")
+    assert done.returncode == 0
+    for needle in ("occurred_at <= T", "examples:", "--registry", "--strict", "exit status"):
+        assert needle in done.stdout
+    top = run("--help")
+    assert "replay" in top.stdout
+
+
+def test_progress_bar_when_asked(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            str(GOSPULSE),
+            "replay",
+            str(write_log(tmp_path / "e.jsonl", GOOD * 1)),
+            "--at",
+            str(AT),
+            "--progress",
+            "always",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0
+    assert "replay [" in done.stderr and "100.0%" in done.stderr
