@@ -211,8 +211,21 @@ _FAST_EXTRA: Final[dict[str, Callable[[dict[str, Any]], bool]]] = {
 assert _FAST_EXTRA.keys() == KINDS.keys()
 
 
-def check_event(ev: object, now_ms: int | None = None) -> str | None:
-    """Same verdict as :func:`explain_event`, several times faster on good events."""
+def check_event(
+    ev: object,
+    now_ms: int | None = None,
+    *,
+    _type: type = type,
+    _int: type = int,
+    _str: type = str,
+    _dict: type = dict,
+    _known: set[str] = _KNOWN_PUBLIC_IDS,
+    _extra: dict[str, Callable[[dict[str, Any]], bool]] = _FAST_EXTRA,
+) -> str | None:
+    """Same verdict as :func:`explain_event`, several times faster on good events.
+
+    (The keyword-only defaults bind builtins and tables as locals: this runs once per event.)
+    """
     try:
         v = ev["v"]  # type: ignore[index]
         event_id = ev["event_id"]  # type: ignore[index]
@@ -222,19 +235,19 @@ def check_event(ev: object, now_ms: int | None = None) -> str | None:
     except (KeyError, TypeError, IndexError):
         return explain_event(ev, now_ms)
     if (
-        type(ev) is dict
-        and type(v) is int
+        _type(ev) is _dict
+        and _type(v) is _int
         and v == VERSION
-        and type(event_id) is str
+        and _type(event_id) is _str
         and 0 < len(event_id) <= EVENT_ID_MAX_CHARS
-        and type(ts) is int
+        and _type(ts) is _int
         and ts >= MIN_OCCURRED_AT
         and (now_ms is None or ts <= now_ms + MAX_CLOCK_SKEW_MS)
-        and type(kind) is str
-        and type(public_id) is str
-        and (public_id in _KNOWN_PUBLIC_IDS or valid_public_id(public_id))
+        and _type(kind) is _str
+        and _type(public_id) is _str
+        and (public_id in _known or valid_public_id(public_id))
     ):
-        extra = _FAST_EXTRA.get(kind)
+        extra = _extra.get(kind)
         if extra is not None and extra(ev):
             return None
     return explain_event(ev, now_ms)

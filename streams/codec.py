@@ -136,7 +136,7 @@ def encode_core(st: PublicState) -> bytes:
         w.text(comment_id)
         w.uint(n - asked)
     keep = n - DEDUP_MS
-    recent = [(digest(eid), ts) for gen in (st.seen_before, st.seen) for eid, ts in gen.items() if ts >= keep]
+    recent = [(digest(eid), ts) for eid, ts in st.seen.items() if ts >= keep]
     if st.seen_digests:
         recent += [(d, ts) for d, ts in st.seen_digests.items() if ts >= keep]
     w.uint(len(recent))
@@ -212,8 +212,8 @@ def decode(public_id: str, core: bytes, days: dict[int, bytes] | list[bytes]) ->
         st.subs_count = r.uint()
         st.subs_delta = r.sint()
     st.seen_since = n - r.uint()
-    st.housekeep_at = min((n // DAY_MS + 1) * DAY_MS, st.seen_since + DEDUP_MS)
     st.oldest_hour = top - r.uint()
+    st.plan_housekeeping()
     for _ in range(r.uint()):
         post_id = r.text()
         hours = [top - r.uint() for _ in range(r.uint())]

@@ -113,7 +113,7 @@ def replay_lines(
     lineno = applied = events = after = 0
     next_tick = tick_every if tick is not None else -1
     with _collector_paused():
-        for lineno, line in enumerate(lines, 1):  # noqa: B007 - lineno is read after the loop
+        for lineno, line in enumerate(lines, 1):
             if lineno == next_tick:
                 tick(lineno)  # type: ignore[misc]
                 next_tick += tick_every
@@ -153,13 +153,19 @@ def replay_lines(
 
 @contextmanager
 def _collector_paused() -> Iterator[None]:
-    """Hold off the cyclic GC: replay makes millions of short-lived acyclic objects and no cycles."""
-    thresholds = gc.get_threshold()
-    gc.set_threshold(200_000, thresholds[1], thresholds[2])
+    """Switch the cyclic GC off for the replay.
+
+    Decoded JSON and the engine's state are trees of dicts, lists, strings and ints: they hold no
+    reference cycles, so reference counting frees everything, and the collector's repeated walks
+    over millions of live state objects only cost time (a quarter of the replay, measured).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
     try:
         yield
     finally:
-        gc.set_threshold(*thresholds)
+        if was_enabled:
+            gc.enable()
 
 
 def _bad(report: ReplayReport, strict: bool, where: str, reason: str) -> None:

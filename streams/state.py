@@ -17,7 +17,6 @@ from typing import Any, Final
 
 from streams.timebase import (
     ANSWER_MS,
-    DAY_MS,
     DEDUP_MS,
     HOUR_MS,
     HOURS_PER_DAY,
@@ -63,7 +62,6 @@ class PublicState:
         "posts",
         "public_id",
         "seen",
-        "seen_before",
         "seen_digests",
         "seen_since",
         "subs_at",
@@ -92,10 +90,10 @@ class PublicState:
         self.subs_count = 0
         self.subs_delta = 0
         self.last_post_at: int | None = None
-        #: event_id -> ``occurred_at``, in two generations each spanning at least ``DEDUP_MS`` of event
-        #: time, so an id is remembered while its event lies within 48 h of the newest (§3).
+        #: event_id -> ``occurred_at`` of its first copy. Ids older than 48 h behind the newest are
+        #: swept out every 48 h of event time, so each is remembered at least as long as §3 asks.
         self.seen: dict[str, int] = {}
-        self.seen_before: dict[str, int] = {}
+        #: ``newest`` at the last sweep of ``seen``.
         self.seen_since = -DEDUP_MS
         #: Digests of ids restored from bytes (see ``streams.codec``); ``None`` when there are none.
         self.seen_digests: dict[bytes, int] | None = None
@@ -107,7 +105,7 @@ class PublicState:
     def apply(self, ev: Event) -> bool:
         """Apply one validated event; ``False`` when it is a duplicate and so changes nothing."""
         event_id = ev["event_id"]
-        if event_id in self.seen or event_id in self.seen_before:
+        if event_id in self.seen:
             return False
         if self.seen_digests is not None and digest(event_id) in self.seen_digests:
             return False
@@ -140,18 +138,21 @@ class PublicState:
         return sum(1 for ev in events if apply(ev))
 
     def housekeep(self) -> None:
-        """Rotate the dedup generations when due, and now and then drop what §3 lets go."""
+        """Sweep old event ids every 48 h of event time, and now and then drop what §3 lets go."""
         newest = self.newest
         if newest - self.seen_since >= DEDUP_MS:
-            self.seen_before = self.seen
-            self.seen = {}
-            self.seen_since = newest
+            keep = newest - DEDUP_MS
+            self.seen = {eid: ts for eid, ts in self.seen.items() if ts >= keep}
             if self.seen_digests is not None:
-                keep = newest - DEDUP_MS
                 self.seen_digests = {d: ts for d, ts in self.seen_digests.items() if ts >= keep} or None
+            self.seen_since = newest
         first_hour = newest // HOUR_MS - (LONGEST_WINDOW_HOURS - 1)
         if first_hour - self.oldest_hour >= SWEEP_EVERY_HOURS:
             self.drop_stale(first_hour)
+        self.plan_housekeeping()
+
+    def plan_housekeeping(self) -> None:
+        """Set the event time at which ``housekeep`` is next due."""
         self.housekeep_at = min(
             self.seen_since + DEDUP_MS,
             (self.oldest_hour + LONGEST_WINDOW_HOURS - 1 + SWEEP_EVERY_HOURS) * HOUR_MS,

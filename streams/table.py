@@ -59,22 +59,13 @@ def snapshot(
     """The table of §2 at ``at`` (epoch ms), as one JSON-ready dict in the contract's field order."""
     top = at // HOUR_MS
     lows = [top - hours + 1 for _, hours in WINDOWS]
-    sums = [[0] * SLOTS for _ in WINDOWS]
-    for hour, counters in st.hours.items():
-        if hour > top or hour < lows[-1]:
-            continue
-        for w, low in enumerate(lows):
-            if hour >= low:
-                acc = sums[w]
-                for slot in range(SLOTS):
-                    acc[slot] += counters[slot]
-    lats: list[list[int]] = [[] for _ in WINDOWS]
-    for hour, values in st.latencies.items():
-        if hour > top or hour < lows[-1]:
-            continue
-        for w, low in enumerate(lows):
-            if hour >= low:
-                lats[w].extend(values)
+    in_reach = [(hour, counters) for hour, counters in st.hours.items() if lows[-1] <= hour <= top]
+    sums: list[list[int]] = []
+    lats: list[list[int]] = []
+    for low in lows:
+        picked = [counters for hour, counters in in_reach if hour >= low]
+        sums.append([sum(column) for column in zip(*picked, strict=True)] if picked else [0] * SLOTS)
+        lats.append([v for hour, values in st.latencies.items() if low <= hour <= top for v in values])
     posts = [0] * len(WINDOWS)
     for rec in st.posts.values():
         if rec[P_DELETED]:
