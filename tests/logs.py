@@ -125,8 +125,13 @@ def _with_duplicates(draw: st.DrawFn, log: list[dict]) -> list[dict]:
             ]
             if candidates:
                 original = draw(st.sampled_from(candidates))
-                # same id, possibly different content: the id alone makes it a duplicate
-                ev = dict(ev, event_id=original["event_id"]) if draw(st.booleans()) else dict(original)
+                # Same id, possibly other content: the id alone makes it a duplicate. The time stays
+                # the original's, so that whichever copy is the first to take part (copies after T
+                # do not), it lies within 48 h of the newest, as the contract's guarantee needs.
+                if draw(st.booleans()):
+                    ev = dict(ev, event_id=original["event_id"], occurred_at=original["occurred_at"])
+                else:
+                    ev = dict(original)
         else:
             first_copies.append(ev)
         out.append(ev)
