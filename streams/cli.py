@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from streams.engine import Engine
 from streams.registry import Registry
 from streams.replay import ReplayReport, StrictError, load_registry, open_log, replay_lines
 from streams.timebase import TimeError, format_instant, parse_instant
+from streams.topics import DEFAULT_PREFIX, Topics
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 1
@@ -40,6 +42,27 @@ examples:
   gospulse replay events.jsonl --at 2026-11-27T09:00:00Z --strict   # fail on the first bad line
 
 exit status: 0 done; 1 a bad line under --strict, or an unreadable file; 2 wrong arguments.
+"""
+
+
+PUBLISH_HELP = """\
+Validate a contract v1 event log and publish it to Kafka.
+
+Each line is checked exactly as the processor will check it (including the rule that an event may
+not be more than 5 minutes ahead of the clock). Bad lines are reported with their line numbers and
+are not sent. Good events are grouped per public and topic, in log order, into batches (JSON arrays
+of up to --max-batch events, contract §1), keyed by public_id, and sent with acks=all and an
+idempotent producer, so a public's events reach its partition once and in order. Missing topics are
+created first (the registry topic compacted).
+"""
+
+PUBLISH_EPILOG = """\
+examples:
+  gospulse publish events.jsonl.gz --broker 127.0.0.1:9092
+  gospulse publish events.jsonl --registry publics.jsonl --topic-prefix nn-prod.
+
+exit status: 0 every good event was acknowledged; 1 the broker could not be reached or a message
+failed; 2 wrong arguments.
 """
 
 
@@ -81,7 +104,51 @@ def _build_parser() -> argparse.ArgumentParser:
         help="progress bar on stderr: auto shows it when stderr is a terminal (default: auto)",
     )
     replay.set_defaults(run=_run_replay)
+
+    publish = commands.add_parser(
+        "publish",
+        help="validate an event log and publish it to Kafka, batched per public",
+        description=PUBLISH_HELP,
+        epilog=PUBLISH_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    publish.add_argument("events", type=Path, metavar="EVENTS.jsonl[.gz]", help="the event log")
+    publish.add_argument(
+        "--registry", type=Path, metavar="R.jsonl", help="also publish these registry records"
+    )
+    _add_kafka_options(publish)
+    publish.add_argument(
+        "--max-batch",
+        type=int,
+        default=500,
+        metavar="N",
+        help="most events per message, 1..1000 (default: 500)",
+    )
+    publish.add_argument("--progress", choices=("auto", "always", "never"), default="auto")
+    publish.set_defaults(run=_run_publish)
     return parser
+
+
+def _add_kafka_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--broker",
+        default=os.environ.get("GOSPULSE_BROKER", "127.0.0.1:9092"),
+        metavar="HOST:PORT",
+        help="Kafka bootstrap server(s), comma-separated (env GOSPULSE_BROKER; default 127.0.0.1:9092)",
+    )
+    parser.add_argument(
+        "--topic-prefix",
+        default=os.environ.get("GOSPULSE_TOPIC_PREFIX", DEFAULT_PREFIX),
+        metavar="P",
+        help=f"prefix of every topic name (env GOSPULSE_TOPIC_PREFIX; default {DEFAULT_PREFIX!r})",
+    )
+    parser.add_argument(
+        "--partitions",
+        type=int,
+        default=int(os.environ.get("GOSPULSE_PARTITIONS", "8")),
+        metavar="N",
+        help="partitions of topics this command creates if missing (env GOSPULSE_PARTITIONS; default 8)",
+    )
 
 
 def _progress_bar(
@@ -156,6 +223,82 @@ def _run_replay(args: argparse.Namespace) -> int:
     print(report.summary(), file=sys.stderr)
     print(f"wrote {written} tables at {format_instant(at)} ({at})", file=sys.stderr)
     return EXIT_OK
+
+
+def _run_publish(args: argparse.Namespace) -> int:
+    from kafka import KafkaProducer
+    from kafka.errors import KafkaError
+
+    from streams.kafka_admin import BrokerUnreachable, check_reachable, ensure_topics
+    from streams.publish import Batcher, PublishReport, publish_lines, publish_registry
+
+    try:
+        topics = Topics(args.topic_prefix)
+        batcher = Batcher(topics, max_events=args.max_batch)
+    except ValueError as exc:
+        print(f"gospulse publish: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.partitions < 1:
+        print("gospulse publish: --partitions must be at least 1", file=sys.stderr)
+        return EXIT_USAGE
+    report = PublishReport()
+    try:
+        check_reachable(args.broker)
+        ensure_topics(args.broker, topics, args.partitions)
+        producer = KafkaProducer(
+            bootstrap_servers=args.broker.split(","),
+            client_id="gospulse-publish",
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=20,
+            batch_size=512 * 1024,
+            max_request_size=4 * 1024 * 1024,
+        )
+    except (BrokerUnreachable, KafkaError):
+        print(
+            f"gospulse publish: no Kafka broker answers at {args.broker}; start one "
+            "or point --broker (env GOSPULSE_BROKER) at it",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
+
+    def failed(exc: BaseException) -> None:
+        report.failed += 1
+        report.first_failure = report.first_failure or repr(exc)
+
+    def send(topic: str, key: str, value: bytes) -> None:
+        producer.send(topic, key=key.encode(), value=value).add_errback(failed)
+
+    show = args.progress == "always" or (args.progress == "auto" and sys.stderr.isatty())
+    started = time.monotonic()
+
+    def tick(r: PublishReport) -> None:
+        rate = r.events / max(time.monotonic() - started, 1e-9)
+        sys.stderr.write(f"\rpublish  {r.lines:,} lines  {r.events:,} events  {rate:,.0f} events/s")
+        sys.stderr.flush()
+
+    try:
+        if args.registry is not None:
+            stream, _, _ = open_log(args.registry)
+            with stream:
+                publish_registry(stream, topics, send, report)
+        stream, _, _ = open_log(args.events)
+        with stream:
+            publish_lines(stream, send, batcher, report, tick=tick if show else None)
+        producer.flush()
+    except FileNotFoundError as exc:
+        print(f"gospulse publish: {exc.filename}: no such file", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KafkaError as exc:
+        print(f"gospulse publish: Kafka failed: {exc!r}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    finally:
+        producer.close(timeout=10)
+    if show:
+        tick(report)
+        sys.stderr.write("\n")
+    print(report.summary(), file=sys.stderr)
+    return EXIT_BAD_INPUT if report.failed else EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:
