@@ -66,6 +66,14 @@ failed; 2 wrong arguments.
 """
 
 
+WORKER_HELP = """\
+Run a worker: Faust agents consume the posts, comments and subscriptions topics, validate each
+message (bad ones go to the dead-letter topic with the reason), apply good events to the engine and
+write each changed public's state to a changelogged table once per batch. Several workers with the
+same --app-id share the partitions.
+"""
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gospulse",
@@ -126,6 +134,30 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     publish.add_argument("--progress", choices=("auto", "always", "never"), default="auto")
     publish.set_defaults(run=_run_publish)
+
+    worker = commands.add_parser(
+        "worker",
+        help="run a Faust worker: consume the event topics and keep every public's table",
+        description=WORKER_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    worker.add_argument("--broker", metavar="HOST:PORT", help="Kafka bootstrap (env GOSPULSE_BROKER)")
+    worker.add_argument("--topic-prefix", metavar="P", help="topic prefix (env GOSPULSE_TOPIC_PREFIX)")
+    worker.add_argument(
+        "--partitions", metavar="N", help="partitions of the event topics (env GOSPULSE_PARTITIONS)"
+    )
+    worker.add_argument(
+        "--app-id", metavar="ID", help="consumer group and changelog name (env GOSPULSE_APP_ID)"
+    )
+    worker.add_argument("--web-port", metavar="PORT", help="HTTP port (env GOSPULSE_WEB_PORT; default 6066)")
+    worker.add_argument("--data-dir", metavar="DIR", help="worker data directory (env GOSPULSE_DATA_DIR)")
+    worker.add_argument(
+        "--batch-messages",
+        metavar="N",
+        help="most messages applied per state write (env GOSPULSE_BATCH_MESSAGES)",
+    )
+    worker.add_argument("--loglevel", default="warn", choices=("crit", "error", "warn", "info", "debug"))
+    worker.set_defaults(run=_run_worker)
     return parser
 
 
@@ -299,6 +331,26 @@ def _run_publish(args: argparse.Namespace) -> int:
         sys.stderr.write("\n")
     print(report.summary(), file=sys.stderr)
     return EXIT_BAD_INPUT if report.failed else EXIT_OK
+
+
+def _run_worker(args: argparse.Namespace) -> int:
+    from streams.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings(vars(args))
+    except SettingsError as exc:
+        print(f"gospulse worker: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    import faust
+
+    from agents.ingest import register
+    from streams.app import create_app
+
+    app, _, pipeline = create_app(settings)
+    register(app, pipeline, settings)
+    worker = faust.Worker(app, loglevel=args.loglevel, quiet=True)
+    worker.execute_from_commandline()
+    return EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -236,11 +236,17 @@ def decode(public_id: str, core: bytes, days: dict[int, bytes] | list[bytes]) ->
         digests[d] = n - r.sint()
     st.seen_digests = digests or None
     for chunk in days.values() if isinstance(days, dict) else days:
-        _decode_day(st, chunk)
+        add_day(st, chunk)
     return st
 
 
-def _decode_day(st: PublicState, chunk: bytes) -> None:
+def day_span(st: PublicState) -> range:
+    """The days whose chunks a decoded core may have: those its retained hours fall in."""
+    return range(st.oldest_hour // HOURS_PER_DAY, st.newest // DAY_MS + 1)
+
+
+def add_day(st: PublicState, chunk: bytes) -> None:
+    """Merge one day chunk into a state decoded from its core."""
     r = _Reader(DAY, chunk)
     first = r.uint() * HOURS_PER_DAY
     while not r.done():

@@ -1,0 +1,133 @@
+"""What a worker does with Kafka messages, free of Faust: decode, dead-letter, apply, persist.
+
+The Faust agent (``agents.ingest``) hands it messages and a chunk store (a changelogged Faust
+table); tests hand it a dict. Persisting is coalesced: ``flush`` writes each changed public once
+per batch of messages, and the agent calls it before the batch's offsets can be acknowledged, so a
+public's state reaches the changelog before the offsets that cover it are committed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from schemas.validate import decode_message
+from streams.codec import add_day, day_span, decode, take_changes
+from streams.engine import Engine
+from streams.state import PublicState
+
+
+class ChunkStore(Protocol):
+    """Where state chunks live: key ``public_id`` for the core, ``public_id|day`` for a day."""
+
+    def get(self, key: str) -> bytes | None: ...
+
+    def put(self, key: str, partition: int, value: bytes | None) -> None:
+        """Write (``None``: delete) a chunk of a public whose events come from ``partition``."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A rejected message (or one event of a batch, ``index``) and where it came from."""
+
+    value: bytes
+    key: bytes | None
+    reason: str
+    topic: str
+    partition: int
+    offset: int
+    index: int | None
+
+    def headers(self) -> list[tuple[str, bytes]]:
+        out = [
+            ("gospulse-reason", self.reason.encode()),
+            ("gospulse-source-topic", self.topic.encode()),
+            ("gospulse-source-partition", str(self.partition).encode()),
+            ("gospulse-source-offset", str(self.offset).encode()),
+        ]
+        if self.index is not None:
+            out.append(("gospulse-batch-index", str(self.index).encode()))
+        return out
+
+
+def day_key(public_id: str, day: int) -> str:
+    return f"{public_id}|{day}"
+
+
+class Pipeline:
+    def __init__(
+        self, store: ChunkStore, engine: Engine | None = None, clock: Callable[[], int] | None = None
+    ):
+        self.store = store
+        self.engine = engine if engine is not None else Engine()
+        self.clock = clock or (lambda: time.time_ns() // 1_000_000)
+        self._partition_of: dict[str, int] = {}
+        self._dirty: set[str] = set()
+        self.applied = 0
+        self.duplicates = 0
+        self.rejected = 0
+
+    def state(self, public_id: str) -> PublicState:
+        """The public's state, loaded from the store on first use after a start or a rebalance."""
+        st = self.engine.publics.get(public_id)
+        if st is not None:
+            return st
+        core = self.store.get(public_id)
+        if core is None:
+            return self.engine.state(public_id)
+        st = decode(public_id, core, [])
+        for day in day_span(st):
+            chunk = self.store.get(day_key(public_id, day))
+            if chunk is not None:
+                add_day(st, chunk)
+        self.engine.publics[public_id] = st
+        return st
+
+    def apply_message(
+        self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes
+    ) -> list[DeadLetter]:
+        """Apply one Kafka message; returns what must go to the dead-letter topic."""
+        public_id: str | None
+        try:
+            public_id = key.decode() if key is not None else None
+        except UnicodeDecodeError:
+            public_id = None
+        if public_id is None:
+            reason = "message key is missing or not UTF-8 (it must be the public_id)"
+            self.rejected += 1
+            return [DeadLetter(value, key, reason, topic, partition, offset, None)]
+        good, rejections = decode_message(value, public_id, self.clock())
+        dead = [DeadLetter(value, key, r.reason, topic, partition, offset, r.index) for r in rejections]
+        self.rejected += len(dead)
+        if good:
+            self._partition_of[public_id] = partition
+            applied = self.state(public_id).apply_all(good)
+            self.applied += applied
+            self.duplicates += len(good) - applied
+            self._dirty.add(public_id)
+        return dead
+
+    def flush(self) -> int:
+        """Write the changed chunks of every public touched since the last flush; returns how many."""
+        written = 0
+        for public_id in self._dirty:
+            st = self.engine.publics[public_id]
+            partition = self._partition_of[public_id]
+            core, days = take_changes(st)
+            self.store.put(public_id, partition, core)
+            for day, chunk in days.items():
+                self.store.put(day_key(public_id, day), partition, chunk)
+            written += 1 + len(days)
+        self._dirty.clear()
+        return written
+
+    def forget_partitions(self, partitions: set[int]) -> None:
+        """Drop in-memory states of publics whose partitions this worker no longer owns."""
+        gone = [p for p, part in self._partition_of.items() if part in partitions]
+        for public_id in gone:
+            self.engine.publics.pop(public_id, None)
+            del self._partition_of[public_id]
+            self._dirty.discard(public_id)

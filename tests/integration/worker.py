@@ -1,0 +1,125 @@
+"""Helpers to drive real workers and read back what they persisted."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from kafka import KafkaConsumer, TopicPartition
+
+from streams.broker import EmbeddedBroker, free_port
+from streams.codec import decode
+from streams.table import snapshot
+
+GOSPULSE = Path(sys.executable).parent / "gospulse"
+
+
+class WorkerProcess:
+    def __init__(
+        self, broker: EmbeddedBroker, app_id: str, prefix: str, partitions: int, workdir: Path
+    ) -> None:
+        self.broker, self.app_id, self.prefix, self.partitions = broker, app_id, prefix, partitions
+        self.workdir = workdir
+        self.web_port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log = workdir / f"worker-{self.web_port}.log"
+
+    def start(self) -> WorkerProcess:
+        self.proc = subprocess.Popen(
+            [
+                str(GOSPULSE),
+                "worker",
+                "--broker",
+                self.broker.bootstrap,
+                "--topic-prefix",
+                self.prefix,
+                "--partitions",
+                str(self.partitions),
+                "--app-id",
+                self.app_id,
+                "--web-port",
+                str(self.web_port),
+                "--data-dir",
+                str(self.workdir / f"data-{self.web_port}"),
+                "--loglevel",
+                "info",
+            ],
+            stdout=open(self.log, "ab"),  # noqa: SIM115 - lives as long as the process
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        return self
+
+    def wait_ready(self, timeout_s: float = 60) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            assert self.proc is not None and self.proc.poll() is None, self.log.read_text()[-3000:]
+            if b"Worker ready" in self.log.read_bytes():
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"worker not ready in {timeout_s} s:\n{self.log.read_text()[-3000:]}")
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+
+def read_topic(broker: EmbeddedBroker, topic: str) -> list[Any]:
+    """Every record of ``topic`` up to its current end."""
+    consumer = KafkaConsumer(bootstrap_servers=broker.bootstrap, enable_auto_commit=False)
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+        if not partitions:
+            return []
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        ends = consumer.end_offsets(partitions)
+        records: list[Any] = []
+        deadline = time.monotonic() + 30
+        while any(consumer.position(tp) < ends[tp] for tp in partitions) and time.monotonic() < deadline:
+            for batch in consumer.poll(timeout_ms=300).values():
+                records.extend(batch)
+        return records
+    finally:
+        consumer.close()
+
+
+def tables_from_changelog(broker: EmbeddedBroker, app_id: str, at: int) -> list[dict[str, Any]]:
+    """Rebuild every public's table from what the workers wrote to the state changelog."""
+    latest: dict[str, bytes | None] = {}
+    for record in read_topic(broker, f"{app_id}-state-changelog"):
+        latest[record.key.decode()] = record.value
+    cores = {k: v for k, v in latest.items() if "|" not in k and v is not None}
+    tables = []
+    for public_id in sorted(cores):
+        days = [v for k, v in latest.items() if k.startswith(public_id + "|") and v is not None]
+        tables.append(snapshot(decode(public_id, cores[public_id], days), at))
+    return tables
+
+
+def eventually(check: Callable[[], Any], timeout_s: float = 90, every_s: float = 1.0) -> Any:
+    """Call ``check`` until it stops raising AssertionError; re-raise the last one at the deadline."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return check()
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(every_s)
