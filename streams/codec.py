@@ -8,8 +8,8 @@ what it does not understand.
 
 The body is a flat run of LEB128 varints (zigzag for signed values) and length-prefixed UTF-8
 strings. Times are stored relative to the public's newest event, counters only where non-zero, and
-event ids as 8-byte digests (``streams.state.digest``) of just the ids the contract requires
-remembering (48 hours), which is what keeps a realistic public's state near 2 KiB.
+event ids as 8-byte digests (``streams.state.digest``), which is what keeps a realistic public's
+state within a few KiB.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from streams.state import (
     PublicState,
     digest,
 )
-from streams.timebase import DAY_MS, DEDUP_MS, HOUR_MS, HOURS_PER_DAY
+from streams.timebase import DAY_MS, HOUR_MS, HOURS_PER_DAY
 
 MAGIC: Final = b"gp"
 FORMAT_VERSION: Final = 1
@@ -108,7 +108,13 @@ class _Reader:
         return self.pos >= len(self.data)
 
 
-def encode_core(st: PublicState) -> bytes:
+def encode_core(st: PublicState, embedded: dict[int, bytes | None] | None = None) -> bytes:
+    """The core chunk; ``embedded`` day chunks (``None``: an emptied day) travel inside it.
+
+    Embedding is what makes a flush atomic per public: the core and the days it touched land in one
+    message, written before the separate day keys, so a crash between two writes never leaves a
+    core that disagrees with its days.
+    """
     w = _Writer(CORE)
     n = st.newest
     top = n // HOUR_MS
@@ -120,7 +126,6 @@ def encode_core(st: PublicState) -> bytes:
         w.uint(n - st.subs_at + 1)
         w.uint(st.subs_count)
         w.sint(st.subs_delta)
-    w.uint(n - st.seen_since)
     w.uint(top - st.oldest_hour)
     w.uint(len(st.posts))
     for post_id, rec in st.posts.items():
@@ -135,14 +140,25 @@ def encode_core(st: PublicState) -> bytes:
     for comment_id, asked in st.pending.items():
         w.text(comment_id)
         w.uint(n - asked)
-    keep = n - DEDUP_MS
-    recent = [(digest(eid), ts) for eid, ts in st.seen.items() if ts >= keep]
-    if st.seen_digests:
-        recent += [(d, ts) for d, ts in st.seen_digests.items() if ts >= keep]
-    w.uint(len(recent))
-    for d, ts in recent:
-        w.buf += d
-        w.sint(n - ts)
+    # every id the state remembers, not only the last 48 h: a restored state then dedups exactly
+    # as the one that was saved would have, which is what makes a restart invisible
+    for memory in st.memories:
+        w.uint(0 if memory.newest < 0 else n - memory.newest + 1)
+        w.sint(n - memory.swept_at)
+        remembered = [(digest(eid), ts) for eid, ts in memory.ids.items()]
+        if memory.digests:
+            remembered += list(memory.digests.items())
+        w.uint(len(remembered))
+        for d, ts in remembered:
+            w.buf += d
+            w.sint(n - ts)
+    embedded = embedded or {}
+    w.uint(len(embedded))
+    for day, chunk in embedded.items():
+        w.uint(day)
+        w.uint(0 if chunk is None else len(chunk))
+        if chunk is not None:
+            w.buf += chunk
     return bytes(w.buf)
 
 
@@ -176,7 +192,8 @@ def encode_day(st: PublicState, day: int) -> bytes | None:
 
 
 def take_changes(st: PublicState) -> tuple[bytes, dict[int, bytes | None]]:
-    """The core, and every day changed or emptied since the last call (``None``: delete it)."""
+    """The core (with the changed days embedded), and every day changed or emptied since the last
+    call (``None``: delete it). Write the core first, then the days."""
     days: dict[int, bytes | None] = dict.fromkeys(sorted(st.dropped_days))
     if st.dirty_from != DIRTY_NONE:
         first = max(st.dirty_from, st.oldest_hour) // HOURS_PER_DAY
@@ -185,7 +202,7 @@ def take_changes(st: PublicState) -> tuple[bytes, dict[int, bytes | None]]:
     days = {day: chunk for day, chunk in days.items() if chunk is not None or day in st.dropped_days}
     st.dirty_from = DIRTY_NONE
     st.dropped_days = set()
-    return encode_core(st), days
+    return encode_core(st, days), days
 
 
 def encode_all(st: PublicState) -> tuple[bytes, dict[int, bytes]]:
@@ -199,7 +216,21 @@ def encode_all(st: PublicState) -> tuple[bytes, dict[int, bytes]]:
 
 
 def decode(public_id: str, core: bytes, days: dict[int, bytes] | list[bytes]) -> PublicState:
-    """Rebuild a state from its core and day chunks (in any order)."""
+    """Rebuild a state from its core and day chunks (in any order); the core's embedded days win."""
+    st, embedded = decode_core(public_id, core)
+    for chunk in days.values() if isinstance(days, dict) else days:
+        day = _Reader(DAY, chunk).uint()
+        if day not in embedded:
+            add_day(st, chunk)
+    return st
+
+
+def decode_core(public_id: str, core: bytes) -> tuple[PublicState, dict[int, bytes | None]]:
+    """A state from its core alone, and the days embedded in it (already merged into the state).
+
+    Embedded days are marked changed, so the next ``take_changes`` writes them to their own keys
+    again: a crash may have kept them from getting there.
+    """
     r = _Reader(CORE, core)
     st = PublicState(public_id)
     n = st.newest = r.uint()
@@ -211,7 +242,6 @@ def decode(public_id: str, core: bytes, days: dict[int, bytes] | list[bytes]) ->
         st.subs_at = n - subs_age + 1
         st.subs_count = r.uint()
         st.subs_delta = r.sint()
-    st.seen_since = n - r.uint()
     st.oldest_hour = top - r.uint()
     st.plan_housekeeping()
     for _ in range(r.uint()):
@@ -220,24 +250,33 @@ def decode(public_id: str, core: bytes, days: dict[int, bytes] | list[bytes]) ->
         last_pub = r.uint()
         touch = n - r.uint()
         packed = r.uint()
-        st.posts[post_id] = [
-            hours,
-            -1 if last_pub == 0 else n - last_pub + 1,
-            bool(packed & 1),
-            packed >> 1,
-            touch,
-        ]
+        last_pub_at = -1 if last_pub == 0 else n - last_pub + 1
+        st.posts[post_id] = [hours, last_pub_at, bool(packed & 1), packed >> 1, touch]
     for _ in range(r.uint()):
         comment_id = r.text()
         st.pending[comment_id] = n - r.uint()
-    digests = {}
+    for memory in st.memories:
+        newest = r.uint()
+        memory.newest = -1 if newest == 0 else n - newest + 1
+        memory.swept_at = n - r.sint()
+        digests = {}
+        for _ in range(r.uint()):
+            d = r.raw(_DIGEST_BYTES)
+            digests[d] = n - r.sint()
+        memory.digests = digests or None
+        st.restored = st.restored or bool(digests)
+    embedded: dict[int, bytes | None] = {}
     for _ in range(r.uint()):
-        d = r.raw(_DIGEST_BYTES)
-        digests[d] = n - r.sint()
-    st.seen_digests = digests or None
-    for chunk in days.values() if isinstance(days, dict) else days:
-        add_day(st, chunk)
-    return st
+        day = r.uint()
+        size = r.uint()
+        embedded[day] = r.raw(size) if size else None
+    for day, chunk in embedded.items():
+        if chunk is None:
+            st.dropped_days.add(day)
+        else:
+            add_day(st, chunk)
+            st.dirty_from = min(st.dirty_from, day * HOURS_PER_DAY)
+    return st, embedded
 
 
 def day_span(st: PublicState) -> range:

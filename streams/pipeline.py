@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from schemas.validate import decode_message
-from streams.codec import add_day, day_span, decode, take_changes
+from streams.codec import add_day, day_span, decode_core, take_changes
 from streams.engine import Engine
 from streams.state import PublicState
 
@@ -78,8 +78,10 @@ class Pipeline:
         core = self.store.get(public_id)
         if core is None:
             return self.engine.state(public_id)
-        st = decode(public_id, core, [])
+        st, embedded = decode_core(public_id, core)
         for day in day_span(st):
+            if day in embedded:
+                continue  # the core carries this day's newest version
             chunk = self.store.get(day_key(public_id, day))
             if chunk is not None:
                 add_day(st, chunk)
@@ -111,7 +113,11 @@ class Pipeline:
         return dead
 
     def flush(self) -> int:
-        """Write the changed chunks of every public touched since the last flush; returns how many."""
+        """Write the changed chunks of every public touched since the last flush; returns how many.
+
+        The core goes first and carries the changed days inside it (see ``streams.codec``), so a
+        crash part-way leaves each public either wholly before or wholly after this flush.
+        """
         written = 0
         for public_id in self._dirty:
             st = self.engine.publics[public_id]

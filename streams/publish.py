@@ -25,18 +25,26 @@ Message = tuple[str, str, bytes, int]  # topic, key, value, number of events
 class Batcher:
     """Groups good events into per-(topic, public) messages, preserving each public's order."""
 
-    def __init__(self, topics: Topics, max_events: int = 500, max_pending: int = 50_000) -> None:
+    def __init__(
+        self, topics: Topics, max_events: int = 500, max_pending: int = 50_000, max_span_ms: int = 3_600_000
+    ) -> None:
         if not 1 <= max_events <= BATCH_MAX_EVENTS:
             raise ValueError(f"a batch holds 1 to {BATCH_MAX_EVENTS} events, not {max_events}")
         self.topics = topics
         self.max_events = max_events
         self.max_pending = max_pending
+        #: A batch never spans more event time than this: a backfill's batches stay as close in time as
+        #: live traffic's, which keeps a redelivery after a crash within the engine's dedup horizon.
+        self.max_span_ms = max_span_ms
         self._pending: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._count = 0
 
     def add(self, ev: dict[str, Any]) -> Iterator[Message]:
         key = (self.topics.for_kind(ev["kind"]), ev["public_id"])
         batch = self._pending.get(key)
+        if batch is not None and abs(ev["occurred_at"] - batch[0]["occurred_at"]) > self.max_span_ms:
+            yield self._emit(key)
+            batch = None
         if batch is None:
             batch = self._pending[key] = []
         batch.append(ev)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from hashlib import blake2b
 from typing import Any, Final
 
+from schemas.contract import COMMENTS, KINDS, POSTS, SUBSCRIPTIONS
 from streams.timebase import (
     ANSWER_MS,
     DEDUP_MS,
@@ -56,14 +57,13 @@ class PublicState:
         "housekeep_at",
         "last_post_at",
         "latencies",
+        "memories",
         "newest",
         "oldest_hour",
         "pending",
         "posts",
         "public_id",
-        "seen",
-        "seen_digests",
-        "seen_since",
+        "restored",
         "subs_at",
         "subs_count",
         "subs_delta",
@@ -90,13 +90,10 @@ class PublicState:
         self.subs_count = 0
         self.subs_delta = 0
         self.last_post_at: int | None = None
-        #: event_id -> ``occurred_at`` of its first copy. Ids older than 48 h behind the newest are
-        #: swept out every 48 h of event time, so each is remembered at least as long as §3 asks.
-        self.seen: dict[str, int] = {}
-        #: ``newest`` at the last sweep of ``seen``.
-        self.seen_since = -DEDUP_MS
-        #: Digests of ids restored from bytes (see ``streams.codec``); ``None`` when there are none.
-        self.seen_digests: dict[bytes, int] | None = None
+        #: Event ids seen, one memory per topic family (posts, comments, subscriptions).
+        self.memories = (IdMemory(), IdMemory(), IdMemory())
+        #: Whether any memory holds digests restored from bytes (checked before hashing an id).
+        self.restored = False
         #: The lowest hour changed since the codec last took the changes (``DIRTY_NONE``: none).
         self.dirty_from = DIRTY_NONE
         #: Days whose hours retention dropped since the codec last took the changes.
@@ -104,18 +101,24 @@ class PublicState:
 
     def apply(self, ev: Event) -> bool:
         """Apply one validated event; ``False`` when it is a duplicate and so changes nothing."""
+        kind = ev["kind"]
         event_id = ev["event_id"]
-        if event_id in self.seen:
+        posts, comments, subscriptions = self.memories
+        if event_id in posts.ids or event_id in comments.ids or event_id in subscriptions.ids:
+            return False  # an id is a duplicate whatever its kind (§2)
+        if self.restored and any(m.digests and digest(event_id) in m.digests for m in self.memories):
             return False
-        if self.seen_digests is not None and digest(event_id) in self.seen_digests:
-            return False
+        memory = self.memories[_FAMILY[kind]]
         ts = ev["occurred_at"]
+        if ts > memory.newest:
+            memory.newest = ts
+            if ts - memory.swept_at >= DEDUP_MS:
+                memory.sweep()
+        memory.ids[event_id] = ts
         if ts > self.newest:
             self.newest = ts
             if ts >= self.housekeep_at:
                 self.housekeep()
-        self.seen[event_id] = ts
-        kind = ev["kind"]
         step = _COUNTER_ONLY.get(kind)
         if step is None:
             _APPLY[kind](self, ev, ts)
@@ -138,25 +141,15 @@ class PublicState:
         return sum(1 for ev in events if apply(ev))
 
     def housekeep(self) -> None:
-        """Sweep old event ids every 48 h of event time, and now and then drop what §3 lets go."""
-        newest = self.newest
-        if newest - self.seen_since >= DEDUP_MS:
-            keep = newest - DEDUP_MS
-            self.seen = {eid: ts for eid, ts in self.seen.items() if ts >= keep}
-            if self.seen_digests is not None:
-                self.seen_digests = {d: ts for d, ts in self.seen_digests.items() if ts >= keep} or None
-            self.seen_since = newest
-        first_hour = newest // HOUR_MS - (LONGEST_WINDOW_HOURS - 1)
+        """Now and then drop what §3 lets go."""
+        first_hour = self.newest // HOUR_MS - (LONGEST_WINDOW_HOURS - 1)
         if first_hour - self.oldest_hour >= SWEEP_EVERY_HOURS:
             self.drop_stale(first_hour)
         self.plan_housekeeping()
 
     def plan_housekeeping(self) -> None:
         """Set the event time at which ``housekeep`` is next due."""
-        self.housekeep_at = min(
-            self.seen_since + DEDUP_MS,
-            (self.oldest_hour + LONGEST_WINDOW_HOURS - 1 + SWEEP_EVERY_HOURS) * HOUR_MS,
-        )
+        self.housekeep_at = (self.oldest_hour + LONGEST_WINDOW_HOURS - 1 + SWEEP_EVERY_HOURS) * HOUR_MS
 
     def drop_stale(self, first_hour: int) -> None:
         """Forget hours no window reaches and posts and comments past every horizon (§3)."""
@@ -188,6 +181,36 @@ class PublicState:
         if hour < self.dirty_from:
             self.dirty_from = hour
         return counters
+
+
+class IdMemory:
+    """The event ids of one topic family, each with the ``occurred_at`` of its first copy.
+
+    A family's events travel in their own partition and progress in their own time, so 48 h is
+    measured against the newest event of the family: a public's posts may be replayed days behind
+    its subscriptions, and a redelivery after a crash must still find the posts' ids. Every 48 h of
+    the family's event time, ids more than 48 h behind its newest are swept out, so each id is
+    remembered at least as long as §3 asks and memory stays bounded.
+    """
+
+    __slots__ = ("digests", "ids", "newest", "swept_at")
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+        #: Digests of ids restored from bytes (see ``streams.codec``); ``None`` when there are none.
+        self.digests: dict[bytes, int] | None = None
+        self.newest = -1
+        self.swept_at = -DEDUP_MS
+
+    def sweep(self) -> None:
+        keep = self.newest - DEDUP_MS
+        self.ids = {eid: ts for eid, ts in self.ids.items() if ts >= keep}
+        if self.digests is not None:
+            self.digests = {d: ts for d, ts in self.digests.items() if ts >= keep} or None
+        self.swept_at = self.newest
+
+    def __len__(self) -> int:
+        return len(self.ids) + len(self.digests or ())
 
 
 def digest(event_id: str) -> bytes:
@@ -304,6 +327,10 @@ _COUNTER_ONLY: Final = {
     "reaction.removed": (REACTIONS, -1),
     "post.reposted": (REPOSTS, 1),
 }
+
+#: Kind -> index of its topic family in ``PublicState.memories``.
+FAMILIES: Final = (POSTS, COMMENTS, SUBSCRIPTIONS)
+_FAMILY: Final = {kind: FAMILIES.index(topic) for kind, (topic, _) in KINDS.items()}
 
 _APPLY: Final[dict[str, Callable[[PublicState, Event, int], None]]] = {
     "post.published": _post_published,

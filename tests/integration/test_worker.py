@@ -9,13 +9,13 @@ from pathlib import Path
 
 import orjson
 import pytest
+from kafka import KafkaProducer
 
 from streams.broker import EmbeddedBroker
 from streams.engine import Engine
 from streams.replay import replay_events
 from streams.synth import log_events, make_publics
-from streams.table import UNKNOWN_SEGMENT
-from tests.integration.worker import GOSPULSE, WorkerProcess, eventually, tables_from_changelog
+from tests.integration.worker import GOSPULSE, WorkerProcess, eventually, read_topic, tables_from_changelog
 
 HOUR = 3_600_000
 PARTITIONS = 4
@@ -60,7 +60,7 @@ def publish(broker: EmbeddedBroker, prefix: str, lines: list[bytes], path: Path)
 
 
 def expected_tables(events: list[dict], at: int) -> list[dict]:
-    return [dict(t, region=UNKNOWN_SEGMENT.region) for t in replay_events(events, at, Engine())]
+    return list(replay_events(events, at, Engine()))
 
 
 def test_published_log_gives_the_tables_of_replay_and_bad_events_are_dead_lettered(
@@ -72,10 +72,102 @@ def test_published_log_gives_the_tables_of_replay_and_bad_events_are_dead_letter
     workers.append(worker)
     worker.wait_ready()
     publish(broker, prefix, [orjson.dumps(e) for e in events], tmp_path / "events.jsonl")
-    want = expected_tables(events, at)
+
+    # bad input straight onto the topics, as a careless producer would send it
+    good_in_batch = events[0] | {"event_id": "good-in-a-bad-batch", "kind": "reaction.added", "post_id": "p"}
+    bad_in_batch = events[0] | {"event_id": "bad-in-a-batch", "v": 2}
+    key = events[0]["public_id"].encode()
+    producer = KafkaProducer(bootstrap_servers=broker.bootstrap, acks="all")
+    producer.send(prefix + "posts", key=key, value=b"{not json")
+    producer.send(prefix + "posts", key=key, value=orjson.dumps([good_in_batch, bad_in_batch]))
+    producer.send(
+        prefix + "posts", key=b"vk:-999", value=orjson.dumps(good_in_batch | {"event_id": "wrong-key"})
+    )
+    producer.send(
+        prefix + "posts",
+        key=key,
+        value=orjson.dumps(good_in_batch | {"event_id": "future", "occurred_at": at + 3_600_000}),
+    )
+    producer.flush()
+    producer.close()
+
+    want = expected_tables([*events, good_in_batch], at)
     eventually(lambda: _assert_equal(tables_from_changelog(broker, app_id, at), want))
+
+    def dead_letters() -> list:
+        letters = read_topic(broker, prefix + "dead-letter")
+        assert len(letters) == 4
+        return letters
+
+    letters = {dict(r.headers)["gospulse-reason"].decode(): r for r in eventually(dead_letters, 30)}
+    assert letters["not JSON: unexpected character, expected a string key"].value == b"{not json"
+    batch = letters["field 'v': must be 1 (this processor speaks contract v1)"]
+    assert dict(batch.headers)["gospulse-batch-index"] == b"1"
+    assert orjson.loads(batch.value)[1]["event_id"] == "bad-in-a-batch"  # the original bytes, unchanged
+    for record in letters.values():
+        headers = dict(record.headers)
+        assert headers["gospulse-source-topic"] == (prefix + "posts").encode()
+        assert int(headers["gospulse-source-offset"]) >= 0 and int(headers["gospulse-source-partition"]) >= 0
+    assert any("differs from the message key" in reason for reason in letters)
+    assert any("ahead of the processor's clock" in reason for reason in letters)
+
+
+def test_a_worker_killed_mid_stream_recovers_and_loses_nothing(
+    broker: EmbeddedBroker, workers: list[WorkerProcess], tmp_path: Path
+) -> None:
+    prefix, app_id = "t-kill.", "t-kill"
+    events, at = generated_log(400, seed=12)
+    first = WorkerProcess(broker, app_id, prefix, PARTITIONS, tmp_path).start()
+    workers.append(first)
+    first.wait_ready()
+    publish(broker, prefix, [orjson.dumps(e) for e in events], tmp_path / "events.jsonl")
+
+    def some_progress() -> None:
+        assert len(read_topic(broker, f"{app_id}-state-changelog")) > 20
+
+    eventually(some_progress, 60, 0.1)
+    first.kill9()  # mid-stream: the log is far from applied yet
+    assert tables_from_changelog(broker, app_id, at) != expected_tables(events, at)
+    second = WorkerProcess(broker, app_id, prefix, PARTITIONS, tmp_path).start()
+    workers.append(second)
+    want = expected_tables(events, at)
+    eventually(lambda: _assert_equal(tables_from_changelog(broker, app_id, at), want), timeout_s=120)
+
+
+@pytest.mark.xfail(
+    reason="open (issue 3): after the first worker leaves, the remaining one ends a few events short on "
+    "some publics; the join of a second worker is exact. Kept running so the gap stays visible.",
+    strict=False,
+)
+def test_two_workers_sharing_partitions_give_the_tables_of_one(
+    broker: EmbeddedBroker, workers: list[WorkerProcess], tmp_path: Path
+) -> None:
+    prefix, app_id = "t-pair.", "t-pair"
+    events, at = generated_log(200, seed=13)
+    half = len(events) // 2
+    first = WorkerProcess(broker, app_id, prefix, PARTITIONS, tmp_path).start()
+    workers.append(first)
+    first.wait_ready()
+    publish(broker, prefix, [orjson.dumps(e) for e in events[:half]], tmp_path / "first.jsonl")
+    second = WorkerProcess(broker, app_id, prefix, PARTITIONS, tmp_path).start()  # a rebalance mid-stream
+    workers.append(second)
+    publish(broker, prefix, [orjson.dumps(e) for e in events[half:]], tmp_path / "second.jsonl")
+    want = expected_tables(events, at)
+    eventually(lambda: _assert_equal(tables_from_changelog(broker, app_id, at), want), timeout_s=120)
+    first.stop()  # and another as the first leaves: the second takes all partitions over
+    more, later = generated_log(200, seed=14)
+    more = [e for e in more if e["public_id"] in {t["public_id"] for t in want}]
+    publish(broker, prefix, [orjson.dumps(e) for e in more], tmp_path / "third.jsonl")
+    want = expected_tables(events + more, later)
+    eventually(lambda: _assert_equal(tables_from_changelog(broker, app_id, later), want), timeout_s=120)
 
 
 def _assert_equal(got: list[dict], want: list[dict]) -> None:
     assert [t["public_id"] for t in got] == [t["public_id"] for t in want]
-    assert got == want
+    diffs = [
+        (g["public_id"], name, g[name], w[name])
+        for g, w in zip(got, want, strict=True)
+        for name in w
+        if g[name] != w[name]
+    ]
+    assert not diffs, f"{len(diffs)} fields differ, first: {diffs[:8]}"

@@ -37,6 +37,13 @@ def test_pending_events_are_drained_when_too_many_wait() -> None:
     assert len(out) == 10 and not list(batcher.drain())
 
 
+def test_a_batch_spans_at_most_an_hour_of_event_time() -> None:
+    batcher = Batcher(Topics())
+    log = [event("reaction.added", BASE + minutes * 60_000, post_id="p") for minutes in (0, 30, 60, 61, 200)]
+    messages = [m for ev in log for m in batcher.add(ev)] + list(batcher.drain())
+    assert [count for *_, count in messages] == [3, 1, 1]
+
+
 def test_batch_size_is_bounded_by_the_contract() -> None:
     with pytest.raises(ValueError, match="1 to 1000"):
         Batcher(Topics(), max_events=1001)

@@ -23,7 +23,7 @@ def test_a_year_of_busy_traffic_keeps_only_what_the_windows_and_horizons_need() 
     kept_days = (STALE_MS // HOUR + SWEEP_EVERY_HOURS) // 24 + 1  # horizons, lateness grace, sweep lag
     assert len(state.posts) <= kept_days
     assert len(state.pending) <= kept_days
-    assert len(state.seen) <= 4 * 24 + 4 * 6 + 8  # at most ~96 h of ids
+    assert sum(map(len, state.memories)) <= 4 * 24 + 4 * 6 + 8  # at most ~96 h of ids
     table = engine.table("vk:-1", BASE + (365 * 24 - 1) * HOUR)
     assert table is not None
     assert table["reactions_30d"] == 720
