@@ -66,16 +66,21 @@ class Pipeline:
         self.clock = clock or (lambda: time.time_ns() // 1_000_000)
         self._partition_of: dict[str, int] = {}
         self._dirty: set[str] = set()
+        #: The core bytes this worker last wrote per public: if the store holds another object, a
+        #: rebalance gave the public to another worker in between and the memory copy is stale.
+        self._written: dict[str, bytes] = {}
         self.applied = 0
         self.duplicates = 0
         self.rejected = 0
 
     def state(self, public_id: str) -> PublicState:
-        """The public's state, loaded from the store on first use after a start or a rebalance."""
+        """The public's state: the one in memory while the store still holds what this worker last
+        wrote for it, else loaded from the store (after a start, or after another worker owned it)."""
         st = self.engine.publics.get(public_id)
-        if st is not None:
-            return st
         core = self.store.get(public_id)
+        if st is not None and core is self._written.get(public_id):
+            return st
+        self.engine.publics.pop(public_id, None)
         if core is None:
             return self.engine.state(public_id)
         st, embedded = decode_core(public_id, core)
@@ -86,6 +91,7 @@ class Pipeline:
             if chunk is not None:
                 add_day(st, chunk)
         self.engine.publics[public_id] = st
+        self._written[public_id] = core
         return st
 
     def apply_message(
@@ -124,6 +130,7 @@ class Pipeline:
             partition = self._partition_of[public_id]
             core, days = take_changes(st)
             self.store.put(public_id, partition, core)
+            self._written[public_id] = core
             for day, chunk in days.items():
                 self.store.put(day_key(public_id, day), partition, chunk)
             written += 1 + len(days)
@@ -137,3 +144,4 @@ class Pipeline:
             self.engine.publics.pop(public_id, None)
             del self._partition_of[public_id]
             self._dirty.discard(public_id)
+            self._written.pop(public_id, None)

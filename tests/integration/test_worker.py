@@ -134,11 +134,6 @@ def test_a_worker_killed_mid_stream_recovers_and_loses_nothing(
     eventually(lambda: _assert_equal(tables_from_changelog(broker, app_id, at), want), timeout_s=120)
 
 
-@pytest.mark.xfail(
-    reason="open (issue 3): after the first worker leaves, the remaining one ends a few events short on "
-    "some publics; the join of a second worker is exact. Kept running so the gap stays visible.",
-    strict=False,
-)
 def test_two_workers_sharing_partitions_give_the_tables_of_one(
     broker: EmbeddedBroker, workers: list[WorkerProcess], tmp_path: Path
 ) -> None:

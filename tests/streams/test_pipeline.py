@@ -93,3 +93,15 @@ def test_bad_messages_become_dead_letters_with_their_origin() -> None:
     assert pipeline.applied == 1
     assert pipeline.apply_message("p.posts", 0, 1, None, b"{}")[0].reason.startswith("message key is missing")
     assert pipeline.apply_message("p.posts", 0, 2, b"vk:-1", b"\\xff")[0].reason.startswith("not JSON")
+
+
+def test_a_public_handed_back_and_forth_between_workers_never_uses_a_stale_copy() -> None:
+    """Rebalances move a public between workers; the store decides whose copy is current."""
+    store = DictStore()
+    first, second = Pipeline(store, clock=lambda: BASE), Pipeline(store, clock=lambda: BASE)
+    log = [event("reaction.added", BASE - i, post_id="p") for i in range(6)]
+    for owner, ev in zip([first, second, first, first, second, first], log, strict=True):
+        owner.apply_message("posts", 0, 0, b"vk:-1", orjson.dumps(ev))
+        owner.flush()
+    assert snapshot(first.state("vk:-1"), BASE)["reactions_24h"] == 6
+    assert snapshot(second.state("vk:-1"), BASE)["reactions_24h"] == 6
