@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import faust
 
+from streams.api import public_table
 from streams.pipeline import Pipeline
 from streams.settings import WorkerSettings
 
@@ -71,4 +73,17 @@ def create_app(settings: WorkerSettings) -> tuple[faust.App, StateTable, Pipelin
     )
     app.tables.add(table)
     pipeline = Pipeline(TableStore(table))
+    _add_views(app, pipeline)
     return app, table, pipeline
+
+
+def _add_views(app: faust.App, pipeline: Pipeline) -> None:
+    @app.page("/publics/{public_id}")
+    async def get_public(web: Any, request: Any, public_id: str) -> Any:
+        status, body = public_table(pipeline, public_id, request.query.get("at"), time.time_ns() // 1_000_000)
+        return web.json(body, status=status)
+
+    @app.page("/health")
+    async def health(web: Any, request: Any) -> Any:
+        ready = app.tables.recovery.completed.is_set()
+        return web.json({"status": "ready" if ready else "recovering"}, status=200 if ready else 503)

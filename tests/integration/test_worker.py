@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -59,6 +62,14 @@ def publish(broker: EmbeddedBroker, prefix: str, lines: list[bytes], path: Path)
     return done.stderr
 
 
+def get_json(url: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
 def expected_tables(events: list[dict], at: int) -> list[dict]:
     return list(replay_events(events, at, Engine()))
 
@@ -93,6 +104,18 @@ def test_published_log_gives_the_tables_of_replay_and_bad_events_are_dead_letter
 
     want = expected_tables([*events, good_in_batch], at)
     eventually(lambda: _assert_equal(tables_from_changelog(broker, app_id, at), want))
+
+    # the HTTP API answers with the same tables
+    api = f"http://127.0.0.1:{worker.web_port}"
+    assert get_json(f"{api}/health") == (200, {"status": "ready"})
+    for table in want[:5]:
+        assert get_json(f"{api}/publics/{table['public_id']}?at={at}") == (200, table)
+    status, body = get_json(f"{api}/publics/vk:-424242")
+    assert status == 404 and "unknown public" in body["error"]
+    status, body = get_json(f"{api}/publics/{want[0]['public_id']}?at=yesterday")
+    assert status == 400 and "ISO 8601" in body["error"]
+    status, body = get_json(f"{api}/publics/{want[0]['public_id']}?at={at - 31 * 24 * HOUR}")
+    assert status == 400 and "retention" in body["error"]
 
     def dead_letters() -> list:
         letters = read_topic(broker, prefix + "dead-letter")
