@@ -16,7 +16,7 @@ import orjson
 
 from schemas.contract import BATCH_MAX_EVENTS
 from schemas.validate import check_message, explain_public, not_json_reason
-from streams.replay import BadGroup
+from streams.badinput import BadTally
 from streams.topics import Topics
 
 Message = tuple[str, str, bytes, int]  # topic, key, value, number of events
@@ -73,17 +73,11 @@ class PublishReport:
     registry_records: int = 0
     failed: int = 0
     first_failure: str | None = None
-    bad: dict[str, BadGroup] = field(default_factory=dict)
+    bad: BadTally = field(default_factory=BadTally)
 
     @property
     def bad_lines(self) -> int:
-        return sum(g.count for g in self.bad.values())
-
-    def add_bad(self, where: str, reason: str) -> None:
-        group = self.bad.setdefault(reason, BadGroup())
-        group.count += 1
-        if len(group.first) < 5:
-            group.first.append(where)
+        return self.bad.total
 
     def summary(self) -> str:
         out = [
@@ -93,11 +87,7 @@ class PublishReport:
         ]
         if self.first_failure:
             out.append(f"first failure: {self.first_failure}")
-        if self.bad:
-            out.append("bad input by reason:")
-            for reason, group in sorted(self.bad.items(), key=lambda kv: -kv[1].count):
-                more = ", …" if group.count > len(group.first) else ""
-                out.append(f"  {group.count:>8}  {reason}  (line {', '.join(group.first)}{more})")
+        out += self.bad.summary_lines("bad input")
         return "\n".join(out)
 
 
@@ -122,11 +112,11 @@ def publish_lines(
             value = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
             if line.strip():
-                report.add_bad(str(lineno), not_json_reason(exc))
+                report.bad.add(str(lineno), not_json_reason(exc))
             continue
         good, rejections = check_message(value, now_ms=now_ms())
         for rejection in rejections:
-            report.add_bad(
+            report.bad.add(
                 str(lineno) if rejection.index is None else f"{lineno}[{rejection.index}]", rejection.reason
             )
         for ev in good:
@@ -153,7 +143,7 @@ def publish_registry(lines: Iterable[bytes], topics: Topics, send: Send, report:
         except orjson.JSONDecodeError as exc:
             reason = not_json_reason(exc)
         if reason is not None:
-            report.add_bad(f"registry {lineno}", reason)
+            report.bad.add(f"registry {lineno}", reason)
             continue
         send(topics.publics, record["public_id"], orjson.dumps(record))
         report.registry_records += 1

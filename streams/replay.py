@@ -14,17 +14,9 @@ from typing import IO, Any
 import orjson
 
 from schemas.validate import check_event, check_message, explain_public, not_json_reason
+from streams.badinput import BadTally
 from streams.engine import Engine
 from streams.registry import PublicInfo, Registry
-
-#: Line numbers kept per reason for the summary.
-FIRST_LINES = 5
-
-
-@dataclass
-class BadGroup:
-    count: int = 0
-    first: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -36,33 +28,21 @@ class ReplayReport:
     applied: int = 0
     duplicates: int = 0
     after_at: int = 0
-    bad_events: int = 0
-    bad: dict[str, BadGroup] = field(default_factory=dict)
+    bad: BadTally = field(default_factory=BadTally)
     registry_records: int = 0
-    registry_bad: dict[str, BadGroup] = field(default_factory=dict)
+    registry_bad: BadTally = field(default_factory=BadTally)
 
-    def add_bad(self, where: str, reason: str, registry: bool = False) -> None:
-        groups = self.registry_bad if registry else self.bad
-        group = groups.get(reason)
-        if group is None:
-            group = groups[reason] = BadGroup()
-        group.count += 1
-        if len(group.first) < FIRST_LINES:
-            group.first.append(where)
-        if not registry:
-            self.bad_events += 1
+    @property
+    def bad_events(self) -> int:
+        return self.bad.total
 
     def summary(self) -> str:
         out = [
             f"read {self.lines} lines: {self.events} good events, {self.applied} applied, "
             f"{self.duplicates} duplicates skipped, {self.after_at} after --at, {self.bad_events} bad"
         ]
-        for title, groups in (("bad events", self.bad), ("bad registry records", self.registry_bad)):
-            if groups:
-                out.append(f"{title} by reason:")
-                for reason, group in sorted(groups.items(), key=lambda kv: -kv[1].count):
-                    more = ", …" if group.count > len(group.first) else ""
-                    out.append(f"  {group.count:>8}  {reason}  (line {', '.join(group.first)}{more})")
+        out += self.bad.summary_lines("bad events")
+        out += self.registry_bad.summary_lines("bad registry records")
         return "\n".join(out)
 
 
@@ -95,7 +75,7 @@ def load_registry(lines: Iterable[bytes], registry: Registry, report: ReplayRepo
             continue
         if strict:
             raise StrictError(f"registry line {lineno}: {reason}")
-        report.add_bad(str(lineno), reason, registry=True)
+        report.registry_bad.add(str(lineno), reason)
 
 
 def replay_lines(
@@ -171,7 +151,7 @@ def _collector_paused() -> Iterator[None]:
 def _bad(report: ReplayReport, strict: bool, where: str, reason: str) -> None:
     if strict:
         raise StrictError(f"line {where}: {reason}")
-    report.add_bad(where, reason)
+    report.bad.add(where, reason)
 
 
 def replay_events(events: Iterable[dict[str, Any]], at: int, engine: Engine) -> Iterator[dict[str, Any]]:
