@@ -6,7 +6,7 @@ import logging
 
 import faust
 
-from streams.pipeline import Pipeline
+from streams.pipeline import SETTLE_EVERY_S, Pipeline
 from streams.settings import WorkerSettings
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,10 @@ def register(app: faust.App, pipeline: Pipeline, settings: WorkerSettings) -> No
             pipeline.flush()
             for letter in dead:
                 await dead_letter.send(key=letter.key, value=letter.value, headers=letter.headers())
+
+    @app.timer(SETTLE_EVERY_S)
+    async def settle() -> None:
+        pipeline.settle()
 
     @app.on_partitions_revoked.connect
     async def on_revoked(app_: faust.App, revoked: set, **kwargs: object) -> None:

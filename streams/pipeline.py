@@ -53,6 +53,10 @@ class DeadLetter:
         return out
 
 
+#: Far longer than any commit interval, so two ticks ago is before the last commit.
+SETTLE_EVERY_S = 30.0
+
+
 def day_key(public_id: str, day: int) -> str:
     return f"{public_id}|{day}"
 
@@ -82,8 +86,13 @@ class Pipeline:
             return st
         self.engine.publics.pop(public_id, None)
         if core is None:
-            return self.engine.state(public_id)
+            st = self.engine.state(public_id)
+            for memory in st.memories:
+                memory.hold_unsettled()
+            return st
         st, embedded = decode_core(public_id, core)
+        for memory in st.memories:
+            memory.hold_unsettled()
         for day in day_span(st):
             if day in embedded:
                 continue  # the core carries this day's newest version
@@ -136,6 +145,13 @@ class Pipeline:
             written += 1 + len(days)
         self._dirty.clear()
         return written
+
+    def settle(self) -> None:
+        """A periodic tick (every ``SETTLE_EVERY_S``): ids older than two ticks are surely committed
+        and become sweepable (see ``streams.state.IdMemory``)."""
+        for st in self.engine.publics.values():
+            for memory in st.memories:
+                memory.settle()
 
     def forget_partitions(self, partitions: set[int]) -> None:
         """Drop in-memory states of publics whose partitions this worker no longer owns."""

@@ -191,9 +191,14 @@ class IdMemory:
     its subscriptions, and a redelivery after a crash must still find the posts' ids. Every 48 h of
     the family's event time, ids more than 48 h behind its newest are swept out, so each id is
     remembered at least as long as §3 asks and memory stays bounded.
+
+    A live worker also holds back ids that may not be committed yet: after ``hold_unsettled`` only
+    ids present at the last-but-one ``settle`` (a periodic tick, far longer than the commit
+    interval) may be swept, because a crash redelivers everything after the last commit however
+    far event time has run since. Offline replay never holds anything back.
     """
 
-    __slots__ = ("digests", "ids", "newest", "swept_at")
+    __slots__ = ("digests", "digests_settled", "ids", "newest", "pending", "settled", "swept_at")
 
     def __init__(self) -> None:
         self.ids: dict[str, int] = {}
@@ -201,11 +206,35 @@ class IdMemory:
         self.digests: dict[bytes, int] | None = None
         self.newest = -1
         self.swept_at = -DEDUP_MS
+        #: How many of the oldest ``ids`` (in insertion order) may be swept; ``None``: all of them.
+        self.settled: int | None = None
+        #: How many were present at the last ``settle``: they become sweepable at the next one.
+        self.pending = 0
+        self.digests_settled = True
+
+    def hold_unsettled(self) -> None:
+        self.settled = 0
+        self.pending = 0
+        self.digests_settled = False
+
+    def settle(self) -> None:
+        if self.settled is not None:
+            self.settled, self.pending = self.pending, len(self.ids)
+        self.digests_settled = True
 
     def sweep(self) -> None:
         keep = self.newest - DEDUP_MS
-        self.ids = {eid: ts for eid, ts in self.ids.items() if ts >= keep}
-        if self.digests is not None:
+        if self.settled is None:
+            self.ids = {eid: ts for eid, ts in self.ids.items() if ts >= keep}
+        else:
+            items = list(self.ids.items())
+            head, tail = items[: self.settled], items[self.settled :]
+            self.ids = {eid: ts for eid, ts in head if ts >= keep}
+            removed = len(head) - len(self.ids)
+            self.ids.update(tail)
+            self.settled -= removed
+            self.pending = max(self.settled, self.pending - removed)
+        if self.digests is not None and self.digests_settled:
             self.digests = {d: ts for d, ts in self.digests.items() if ts >= keep} or None
         self.swept_at = self.newest
 

@@ -135,13 +135,6 @@ def test_published_log_gives_the_tables_of_replay_and_bad_events_are_dead_letter
     assert any("ahead of the processor's clock" in reason for reason in letters)
 
 
-@pytest.mark.xfail(
-    reason="open (issue 3): passes most runs, but now and then one redelivered event is counted twice: "
-    "a backlog processed faster than offsets are committed can move a topic family's event time more "
-    "than 48 h past an uncommitted event, and the dedup sweep (by event time) forgets its id. The "
-    "sweep must also wait for the id's offset to be committed.",
-    strict=False,
-)
 def test_a_worker_killed_mid_stream_recovers_and_loses_nothing(
     broker: EmbeddedBroker, workers: list[WorkerProcess], tmp_path: Path
 ) -> None:

@@ -105,3 +105,34 @@ def test_a_public_handed_back_and_forth_between_workers_never_uses_a_stale_copy(
         owner.flush()
     assert snapshot(first.state("vk:-1"), BASE)["reactions_24h"] == 6
     assert snapshot(second.state("vk:-1"), BASE)["reactions_24h"] == 6
+
+
+def test_a_fast_backlog_never_sweeps_the_id_of_an_event_a_crash_may_redeliver() -> None:
+    """Event time may run days ahead within one commit interval; uncommitted ids must survive."""
+    from tests.logs import DAY, citizen
+
+    store = DictStore()
+    log = [citizen(BASE, "c1"), citizen(BASE + 3 * DAY, "c2"), citizen(BASE + 6 * DAY, "c3")]
+    clock = lambda: BASE + 7 * DAY  # noqa: E731
+    first = Pipeline(store, clock=clock)
+    run_batches(first, [[ev] for ev in log])  # sweeps ran at +3 d and +6 d of event time
+    restarted = Pipeline(store, clock=clock)  # nothing was committed: everything comes again
+    run_batches(restarted, [[ev] for ev in log])
+    assert snapshot(restarted.state("vk:-1"), BASE + 7 * DAY)["citizen_comments_30d"] == 3
+
+
+def test_settled_ids_are_swept_after_two_ticks() -> None:
+    from streams.state import IdMemory
+
+    memory = IdMemory()
+    memory.hold_unsettled()
+    memory.ids = {"old": BASE, "older": BASE - 1}
+    memory.newest = BASE + 3 * 86_400_000
+    memory.sweep()
+    assert set(memory.ids) == {"old", "older"}  # not yet known to be committed
+    memory.settle()
+    memory.sweep()
+    assert set(memory.ids) == {"old", "older"}
+    memory.settle()
+    memory.sweep()
+    assert memory.ids == {}
