@@ -106,8 +106,10 @@ class PublicState:
         posts, comments, subscriptions = self.memories
         if event_id in posts.ids or event_id in comments.ids or event_id in subscriptions.ids:
             return False  # an id is a duplicate whatever its kind (§2)
-        if self.restored and any(m.digests and digest(event_id) in m.digests for m in self.memories):
-            return False
+        if self.restored:
+            hashed = digest(event_id)
+            if any(m.digests and hashed in m.digests for m in self.memories):
+                return False
         memory = self.memories[_FAMILY[kind]]
         ts = ev["occurred_at"]
         if ts > memory.newest:
