@@ -29,10 +29,6 @@ class Engine:
         """Apply a validated event; ``False`` if it was a duplicate."""
         return self.state(ev["public_id"]).apply(ev)
 
-    def apply_all(self, public_id: str, events: list[Event]) -> int:
-        """Apply validated events of one public in log order; returns how many were not duplicates."""
-        return self.state(public_id).apply_all(events)
-
     def table(self, public_id: str, at: int, sla_s: int = DEFAULT_SLA_S) -> dict[str, Any] | None:
         st = self.publics.get(public_id)
         if st is None:

@@ -32,6 +32,10 @@ COUNTER_FIELDS: Final = (
 )
 
 
+#: Index of the 7-day window in ``WINDOWS``: the engagement rates are defined over it.
+WEEK: Final = [suffix for suffix, _ in WINDOWS].index("7d")
+
+
 @dataclass(frozen=True, slots=True)
 class Segment:
     """Where a public sits in the registry; all ``None`` for a public the registry does not know."""
@@ -106,7 +110,7 @@ def snapshot(
     subscribers = None if st.subs_at is None else st.subs_count + st.subs_delta
     out["subscribers"] = subscribers
     out["last_post_at"] = st.last_post_at
-    week = 1  # index of the 7d window in WINDOWS
+    week = WEEK
     engagement = sums[week][REACTIONS] + sums[week][REPOSTS] + sums[week][CITIZEN]
     out["er_day_7d"] = engagement / subscribers / 7 * 100 if subscribers else None
     out["er_post_7d"] = engagement / subscribers / posts[week] * 100 if subscribers and posts[week] else None

@@ -25,10 +25,6 @@ DEDUP_MS: Final = 48 * HOUR_MS
 DEFAULT_SLA_S: Final = 86_400
 
 
-def hour_of(ms: int) -> int:
-    return ms // HOUR_MS
-
-
 class TimeError(ValueError):
     """A point in time the user gave that cannot be read; the message says how to write it."""
 
