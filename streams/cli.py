@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import orjson
 
@@ -17,6 +17,9 @@ from streams.registry import Registry
 from streams.replay import ReplayReport, StrictError, load_registry, open_log, replay_lines
 from streams.timebase import TimeError, format_instant, parse_instant
 from streams.topics import DEFAULT_PREFIX, Topics
+
+if TYPE_CHECKING:
+    from kafka import KafkaProducer
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 1
@@ -63,6 +66,33 @@ examples:
 
 exit status: 0 every good event was acknowledged; 1 the broker could not be reached or a message
 failed; 2 wrong arguments.
+"""
+
+
+SIMULATE_HELP = """\
+Send realistic traffic for N publics to Kafka, as the VK and Telegram bridges would.
+
+The publics span every level (federal to rural settlement), theme and a handful of regions, with
+habits drawn per public: 2-7 posts a week in working hours, citizen comments and official replies
+after hours, deletions, reactions, reposts, view counts, subscriber churn and a daily subscriber
+count. About one public in ten breaks a KPI on purpose: silent (no posts), slow (few, late answers)
+or churn (losing subscribers).
+
+The registry records (segment of each public) go out first. Then the last --days days of history
+play at up to --rate events/s; after that the simulator follows the clock and sends each event when
+its time comes, until Ctrl-C or --duration. Events are batched per public (contract §1), keyed by
+public_id, and sent with acks=all and an idempotent producer. A few events are sent twice on
+purpose, as a retrying bridge would; the workers' dedup must catch them.
+"""
+
+SIMULATE_EPILOG = """\
+examples:
+  gospulse simulate --broker 127.0.0.1:9092                   # 3723 publics, 7 days, then live
+  gospulse simulate --publics 200 --days 2 --rate 0 --until-live   # a quick burst, then exit
+  gospulse simulate --seed 42 --rate 20000 --duration 60
+
+exit status: 0 stopped (Ctrl-C, --duration or --until-live); 1 the broker could not be reached or a
+message failed; 2 wrong arguments.
 """
 
 
@@ -134,6 +164,46 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     publish.add_argument("--progress", choices=("auto", "always", "never"), default="auto")
     publish.set_defaults(run=_run_publish)
+
+    simulate = commands.add_parser(
+        "simulate",
+        help="send realistic live traffic for N publics to Kafka (some breaking their KPIs)",
+        description=SIMULATE_HELP,
+        epilog=SIMULATE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    simulate.add_argument(
+        "--publics", type=int, default=3723, metavar="N", help="how many publics (default: 3723)"
+    )
+    simulate.add_argument(
+        "--seed", type=int, default=1, metavar="S", help="the same seed gives the same traffic (default: 1)"
+    )
+    simulate.add_argument(
+        "--rate",
+        type=float,
+        default=5000.0,
+        metavar="EV/S",
+        help="most events per second while the history plays; 0 for no limit (default: 5000)",
+    )
+    simulate.add_argument(
+        "--days",
+        type=float,
+        default=7.0,
+        metavar="D",
+        help="days of history to play before following the clock, 0..30 (default: 7)",
+    )
+    simulate.add_argument(
+        "--duration", type=float, metavar="SECONDS", help="stop after this long (default: run until Ctrl-C)"
+    )
+    simulate.add_argument(
+        "--until-live",
+        action="store_true",
+        help="stop once the history is sent instead of following the clock",
+    )
+    _add_kafka_options(simulate)
+    simulate.add_argument("--max-batch", type=int, default=500, metavar="N", help="most events per message")
+    simulate.add_argument("--progress", choices=("auto", "always", "never"), default="auto")
+    simulate.set_defaults(run=_run_simulate)
 
     worker = commands.add_parser(
         "worker",
@@ -257,11 +327,38 @@ def _run_replay(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _run_publish(args: argparse.Namespace) -> int:
+def _connect_producer(command: str, broker: str, topics: Topics, partitions: int) -> KafkaProducer | None:
+    """An idempotent acks=all producer, after creating missing topics; None (and a message) if no
+    broker answers."""
     from kafka import KafkaProducer
     from kafka.errors import KafkaError
 
     from streams.kafka_admin import BrokerUnreachable, check_reachable, ensure_topics
+
+    try:
+        check_reachable(broker)
+        ensure_topics(broker, topics, partitions)
+        return KafkaProducer(
+            bootstrap_servers=broker.split(","),
+            client_id=f"gospulse-{command}",
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=20,
+            batch_size=512 * 1024,
+            max_request_size=4 * 1024 * 1024,
+        )
+    except (BrokerUnreachable, KafkaError):
+        print(
+            f"gospulse {command}: no Kafka broker answers at {broker}; start one "
+            "or point --broker (env GOSPULSE_BROKER) at it",
+            file=sys.stderr,
+        )
+        return None
+
+
+def _run_publish(args: argparse.Namespace) -> int:
+    from kafka.errors import KafkaError
+
     from streams.publish import Batcher, PublishReport, publish_lines, publish_registry
 
     try:
@@ -274,24 +371,8 @@ def _run_publish(args: argparse.Namespace) -> int:
         print("gospulse publish: --partitions must be at least 1", file=sys.stderr)
         return EXIT_USAGE
     report = PublishReport()
-    try:
-        check_reachable(args.broker)
-        ensure_topics(args.broker, topics, args.partitions)
-        producer = KafkaProducer(
-            bootstrap_servers=args.broker.split(","),
-            client_id="gospulse-publish",
-            acks="all",
-            enable_idempotence=True,
-            linger_ms=20,
-            batch_size=512 * 1024,
-            max_request_size=4 * 1024 * 1024,
-        )
-    except (BrokerUnreachable, KafkaError):
-        print(
-            f"gospulse publish: no Kafka broker answers at {args.broker}; start one "
-            "or point --broker (env GOSPULSE_BROKER) at it",
-            file=sys.stderr,
-        )
+    producer = _connect_producer("publish", args.broker, topics, args.partitions)
+    if producer is None:
         return EXIT_BAD_INPUT
 
     def failed(exc: BaseException) -> None:
@@ -331,6 +412,92 @@ def _run_publish(args: argparse.Namespace) -> int:
         sys.stderr.write("\n")
     print(report.summary(), file=sys.stderr)
     return EXIT_BAD_INPUT if report.failed else EXIT_OK
+
+
+def _run_simulate(args: argparse.Namespace) -> int:
+    import signal
+
+    from streams.simulate import SimulateReport, Simulator
+    from streams.synth import make_publics
+    from streams.timebase import format_instant
+
+    def usage(message: str) -> int:
+        print(f"gospulse simulate: {message}", file=sys.stderr)
+        return EXIT_USAGE
+
+    if args.publics < 1:
+        return usage("--publics must be at least 1")
+    if not 0 <= args.days <= 30:
+        return usage("--days must be between 0 and 30 (the engine keeps 30 days)")
+    if args.partitions < 1:
+        return usage("--partitions must be at least 1")
+    try:
+        topics = Topics(args.topic_prefix)
+        producer = None
+        failures: list[BaseException] = []
+
+        def send(topic: str, key: str, value: bytes) -> None:
+            assert producer is not None
+            producer.send(topic, key=key.encode(), value=value).add_errback(failures.append)
+
+        simulator = Simulator(
+            make_publics(args.publics, args.seed),
+            args.seed,
+            topics,
+            send,
+            days=args.days,
+            rate=args.rate,
+            max_batch=args.max_batch,
+        )
+    except ValueError as exc:
+        return usage(str(exc))
+    producer = _connect_producer("simulate", args.broker, topics, args.partitions)
+    if producer is None:
+        return EXIT_BAD_INPUT
+
+    stopping = False
+
+    def on_signal(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    deadline = None if args.duration is None else time.monotonic() + args.duration
+    show = args.progress == "always" or (args.progress == "auto" and sys.stderr.isatty())
+    started = time.monotonic()
+
+    def tick(r: SimulateReport) -> None:
+        rate = r.events / max(time.monotonic() - started, 1e-9)
+        when = format_instant(r.simulated_at) if r.simulated_at is not None else "-"
+        phase = "live" if r.live else "history"
+        line = f"simulate  {r.events:,} events  {rate:,.0f} events/s  simulated time {when} ({phase})"
+        sys.stderr.write(("\r" if show else "") + line + ("" if show else "\n"))
+        sys.stderr.flush()
+
+    print(
+        f"gospulse simulate: {args.publics} publics, history from "
+        f"{format_instant(simulator.start)}, to {args.broker} (topics {topics.prefix}*)",
+        file=sys.stderr,
+    )
+    try:
+        simulator.send_registry()
+        report = simulator.run(
+            stop=lambda: stopping or bool(failures) or (deadline is not None and time.monotonic() > deadline),
+            until_live=args.until_live,
+            tick=tick,
+            tick_every_s=1.0 if show else 10.0,
+        )
+        producer.flush()
+    finally:
+        producer.close(timeout=10)
+    if show:
+        sys.stderr.write("\n")
+    print(f"gospulse simulate: {report.summary()}", file=sys.stderr)
+    if failures:
+        print(f"gospulse simulate: a message failed: {failures[0]!r}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return EXIT_OK
 
 
 def _run_worker(args: argparse.Namespace) -> int:

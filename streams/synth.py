@@ -122,38 +122,51 @@ class _Ids:
         return f"{self.rng.getrandbits(128):032x}"
 
 
-def public_events(habits: Habits, start: int, end: int, rng: random.Random) -> list[dict[str, Any]]:
-    """Every event of one public with ``start <= occurred_at < end``, in no particular order."""
-    pid = habits.public_id
-    new_id = _Ids(rng)
-    out: list[dict[str, Any]] = []
+class _Public:
+    """One public's running traffic: its habits, its own random stream and its counters."""
 
-    def emit(kind: str, ts: int, **fields: Any) -> None:
-        if start <= ts < end:
+    def __init__(self, habits: Habits, seed: int) -> None:
+        self.habits = habits
+        # seeding from a string is stable across runs and Python versions (sha512 of the text)
+        self.rng = random.Random(f"{seed}/{habits.public_id}")
+        self.new_id = _Ids(self.rng)
+        self.subscribers = habits.subscribers
+        self.post_seq = 0
+        self.comment_seq = 0
+
+    def day(self, day_start: int) -> list[dict[str, Any]]:
+        """Every event that the public's activity on the day starting at ``day_start`` causes; they
+        all occur at or after ``day_start`` (replies and view counts may fall on later days)."""
+        habits, rng, pid = self.habits, self.rng, self.habits.public_id
+        out: list[dict[str, Any]] = []
+
+        def emit(kind: str, ts: int, **fields: Any) -> None:
             out.append(
-                {"v": 1, "event_id": new_id(), "kind": kind, "public_id": pid, "occurred_at": ts, **fields}
+                {
+                    "v": 1,
+                    "event_id": self.new_id(),
+                    "kind": kind,
+                    "public_id": pid,
+                    "occurred_at": ts,
+                    **fields,
+                }
             )
 
-    days = (end - start) // DAY_MS + 1
-    subscribers = habits.subscribers
-    post_seq = comment_seq = 0
-    for day in range(days):
-        day_start = start + day * DAY_MS
-        emit("subscribers.counted", day_start + rng.randrange(HOUR_MS), count=subscribers)
-        joins = _poisson(rng, subscribers * 0.0004)
-        leaves = _poisson(rng, subscribers * habits.churn_per_day)
+        emit("subscribers.counted", day_start + rng.randrange(HOUR_MS), count=self.subscribers)
+        joins = _poisson(rng, self.subscribers * 0.0004)
+        leaves = _poisson(rng, self.subscribers * habits.churn_per_day)
         for _ in range(joins):
             emit("subscription.joined", day_start + rng.randrange(DAY_MS))
         for _ in range(leaves):
             emit("subscription.left", day_start + rng.randrange(DAY_MS))
-        subscribers += joins - leaves
+        self.subscribers += joins - leaves
         for _ in range(_poisson(rng, habits.posts_per_week / 7)):
-            post_seq += 1
-            post_id = str(post_seq)
+            self.post_seq += 1
+            post_id = str(self.post_seq)
             # posts go out in working hours, Moscow time (UTC+3)
             posted = day_start + (6 + rng.randrange(11)) * HOUR_MS + rng.randrange(HOUR_MS)
             emit("post.published", posted, post_id=post_id)
-            reach = subscribers * rng.uniform(0.1, 0.5)
+            reach = self.subscribers * rng.uniform(0.1, 0.5)
             views = 0
             for after in METRICS_AFTER_H:
                 views += int(reach * rng.uniform(0.1, 0.4))
@@ -170,39 +183,65 @@ def public_events(habits: Habits, start: int, end: int, rng: random.Random) -> l
             for _ in range(_poisson(rng, reach * 0.0012)):
                 emit("post.reposted", posted + int(rng.expovariate(1 / (8 * HOUR_MS))), post_id=post_id)
             for _ in range(_poisson(rng, min(40.0, 0.5 + reach * 0.0008))):
-                comment_seq += 1
-                cid = f"c{comment_seq}"
+                self.comment_seq += 1
+                cid = f"c{self.comment_seq}"
                 asked = posted + int(rng.expovariate(1 / (5 * HOUR_MS)))
                 emit("comment.created", asked, post_id=post_id, comment_id=cid, author="citizen")
                 if rng.random() < 0.05:
                     emit("comment.deleted", asked + rng.randrange(DAY_MS), post_id=post_id, comment_id=cid)
                 elif rng.random() < habits.answer_share:
-                    comment_seq += 1
+                    self.comment_seq += 1
                     latency = int(rng.lognormvariate(math.log(habits.answer_median_h * HOUR_MS), 0.9))
                     emit(
                         "comment.created",
                         asked + latency,
                         post_id=post_id,
-                        comment_id=f"c{comment_seq}",
+                        comment_id=f"c{self.comment_seq}",
                         author="official",
                         reply_to_comment_id=cid,
                     )
             if rng.random() < 0.02:
                 emit("post.deleted", posted + rng.randrange(3 * DAY_MS), post_id=post_id)
-    return out
+        return out
+
+
+def public_stream(habits: Habits, start: int, seed: int) -> Iterator[dict[str, Any]]:
+    """One public's events from ``start`` on, in ``occurred_at`` order, without end.
+
+    Days are generated lazily: an event caused on day d occurs at or after d's start, so once the
+    next event lies past day d's end, day d+1 must be generated before anything more is yielded.
+    """
+    public = _Public(habits, seed)
+    pending: list[tuple[int, int, dict[str, Any]]] = []
+    order = 0
+    day_start = start
+    while True:
+        for ev in public.day(day_start):
+            order += 1
+            heapq.heappush(pending, (ev["occurred_at"], order, ev))
+        day_start += DAY_MS
+        while pending and pending[0][0] < day_start:
+            yield heapq.heappop(pending)[2]
+
+
+def live_events(
+    publics: list[Habits], start: int, seed: int, duplicate_share: float = 0.003
+) -> Iterator[dict[str, Any]]:
+    """All publics' events from ``start`` on, merged in ``occurred_at`` order, without end, with a
+    few redelivered duplicates (as a bridge that retries would send)."""
+    rng = random.Random(f"{seed}/duplicates")
+    streams = [public_stream(habits, start, seed) for habits in publics]
+    for ev in heapq.merge(*streams, key=lambda e: e["occurred_at"]):
+        yield ev
+        if rng.random() < duplicate_share:
+            yield ev
 
 
 def log_events(
     publics: list[Habits], start: int, end: int, seed: int, duplicate_share: float = 0.003
 ) -> Iterator[dict[str, Any]]:
-    """All publics' events in one log ordered by ``occurred_at``, with a few redelivered duplicates."""
-    rng = random.Random(seed)
-    per_public = []
-    for habits in publics:
-        events = public_events(habits, start, end, rng)
-        events.sort(key=lambda e: e["occurred_at"])
-        per_public.append(events)
-    for ev in heapq.merge(*per_public, key=lambda e: e["occurred_at"]):
+    """The events of ``live_events`` with ``occurred_at < end``: a finite log for tests and benchmarks."""
+    for ev in live_events(publics, start, seed, duplicate_share):
+        if ev["occurred_at"] >= end:
+            return
         yield ev
-        if rng.random() < duplicate_share:
-            yield ev
