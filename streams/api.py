@@ -27,4 +27,4 @@ def public_table(pipeline: Pipeline, public_id: str, at_param: str | None, now_m
         return 400, {"error": "at: older than the 30-day retention; no window can be computed that far back"}
     if public_id not in pipeline.engine.publics and pipeline.store.get(public_id) is None:
         return 404, {"error": f"unknown public {public_id}: no event of it has been applied"}
-    return 200, snapshot(pipeline.state(public_id), at)
+    return 200, snapshot(pipeline.state(public_id), at, pipeline.engine.registry.segment(public_id))

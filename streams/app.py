@@ -5,10 +5,17 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import aiohttp
 import faust
+from yarl import URL
 
+from schemas.validate import valid_public_id
 from streams.api import public_table
+from streams.engine import Engine
 from streams.pipeline import Pipeline
+from streams.registry import RecordsRegistry
+from streams.registry_feed import RegistryFeed
+from streams.routing import ROUTED_HEADER, owner_of, partition_of
 from streams.settings import WorkerSettings
 
 
@@ -46,6 +53,7 @@ class TableStore:
 
 
 def create_app(settings: WorkerSettings) -> tuple[faust.App, StateTable, Pipeline]:
+    """The app, its state table, and the pipeline that the ingest agent drives."""
     app = faust.App(
         settings.app_id,
         broker=settings.broker,
@@ -72,18 +80,50 @@ def create_app(settings: WorkerSettings) -> tuple[faust.App, StateTable, Pipelin
         help="engagement state chunks per public (streams.codec)",
     )
     app.tables.add(table)
-    pipeline = Pipeline(TableStore(table))
-    _add_views(app, pipeline)
+    feed = RegistryFeed(settings.broker.removeprefix("kafka://").replace(";", ","), settings.topics.publics)
+    pipeline = Pipeline(TableStore(table), Engine(RecordsRegistry(feed.records)))
+
+    @app.task
+    async def follow_registry() -> None:
+        await feed.run()
+
+    _add_views(app, table, pipeline, feed, settings)
     return app, table, pipeline
 
 
-def _add_views(app: faust.App, pipeline: Pipeline) -> None:
+def _add_views(
+    app: faust.App, table: StateTable, pipeline: Pipeline, feed: RegistryFeed, settings: WorkerSettings
+) -> None:
+    changelog = table.changelog_topic.get_topic_name()
+    here = str(app.conf.canonical_url).rstrip("/")
+
     @app.page("/publics/{public_id}")
     async def get_public(web: Any, request: Any, public_id: str) -> Any:
+        # Any worker answers for any public: one that does not hold it forwards the request to the
+        # worker owning the public's partition (once: a forwarded request is answered where it lands).
+        if public_id not in pipeline.held() and ROUTED_HEADER not in request.headers:
+            owner = None
+            if valid_public_id(public_id):
+                distribution = app.router.tables_metadata()
+                owner = owner_of(distribution, changelog, partition_of(public_id, settings.partitions))
+            if owner is not None and owner.rstrip("/") != here:
+                return await _forward(app, web, request, owner)
         status, body = public_table(pipeline, public_id, request.query.get("at"), time.time_ns() // 1_000_000)
         return web.json(body, status=status)
 
     @app.page("/health")
     async def health(web: Any, request: Any) -> Any:
-        ready = app.tables.recovery.completed.is_set()
+        ready = app.tables.recovery.completed.is_set() and feed.caught_up.is_set()
         return web.json({"status": "ready" if ready else "recovering"}, status=200 if ready else 503)
+
+
+async def _forward(app: faust.App, web: Any, request: Any, owner: str) -> Any:
+    url = URL(owner).join(URL(request.path_qs))
+    try:
+        async with app.http_client.get(
+            url, headers={ROUTED_HEADER: "1"}, timeout=aiohttp.ClientTimeout(total=10)
+        ) as response:
+            return web.bytes(await response.read(), content_type="application/json", status=response.status)
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        body = {"error": f"the worker holding this public ({owner}) did not answer: {exc!r}; retry shortly"}
+        return web.json(body, status=503)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from streams.registry import Registry
+from streams.registry import Registry, RegistryView
 from streams.state import Event, PublicState
 from streams.table import snapshot
 from streams.timebase import DEFAULT_SLA_S
@@ -14,8 +14,8 @@ from streams.timebase import DEFAULT_SLA_S
 class Engine:
     """Validated events in, tables out. Holds no I/O: callers feed it and persist it."""
 
-    def __init__(self, registry: Registry | None = None) -> None:
-        self.registry = registry if registry is not None else Registry()
+    def __init__(self, registry: RegistryView | None = None) -> None:
+        self.registry: RegistryView = registry if registry is not None else Registry()
         self.publics: dict[str, PublicState] = {}
 
     def state(self, public_id: str) -> PublicState:

@@ -9,7 +9,7 @@ public's state reaches the changelog before the offsets that cover it are commit
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -152,6 +152,10 @@ class Pipeline:
         for st in self.engine.publics.values():
             for memory in st.memories:
                 memory.settle()
+
+    def held(self) -> Mapping[str, int]:
+        """The publics this worker has applied events of since it got their partition, by partition."""
+        return self._partition_of
 
     def forget_partitions(self, partitions: set[int]) -> None:
         """Drop in-memory states of publics whose partitions this worker no longer owns."""

@@ -13,10 +13,10 @@ from typing import IO, Any
 
 import orjson
 
-from schemas.validate import check_event, check_message, explain_public, not_json_reason
+from schemas.validate import check_event, check_message, not_json_reason
 from streams.badinput import BadTally
 from streams.engine import Engine
-from streams.registry import PublicInfo, Registry
+from streams.registry import PublicInfo, Registry, parse_record
 
 
 @dataclass
@@ -64,15 +64,12 @@ def load_registry(lines: Iterable[bytes], registry: Registry, report: ReplayRepo
     for lineno, line in enumerate(lines, 1):
         if not line.strip():
             continue
-        try:
-            record = orjson.loads(line)
-            reason = explain_public(record)
-        except orjson.JSONDecodeError:
-            reason = "not JSON"
-        if reason is None:
-            registry.put(PublicInfo.from_record(record))
+        parsed = parse_record(line)
+        if isinstance(parsed, PublicInfo):
+            registry.put(parsed)
             report.registry_records += 1
             continue
+        reason = parsed
         if strict:
             raise StrictError(f"registry line {lineno}: {reason}")
         report.registry_bad.add(str(lineno), reason)

@@ -12,6 +12,7 @@ import orjson
 from kafka import KafkaConsumer, TopicPartition
 
 from schemas.contract import KINDS
+from streams import routing
 from streams.broker import EmbeddedBroker
 from streams.engine import Engine
 from streams.replay import replay_events
@@ -98,6 +99,8 @@ def test_a_log_lands_batched_per_public_in_order_and_bad_lines_stay_out(
         partition_of[(record.topic, key)].add(record.partition)
         arrived.extend(batch)
     assert all(len(p) == 1 for p in partition_of.values()), "a public's messages share one partition"
+    # ...the one the API's router computes for the public (streams.routing)
+    assert all(p == {routing.partition_of(key, 4)} for (_, key), p in partition_of.items())
     assert sorted(e["event_id"] for e in arrived) == sorted(e["event_id"] for e in events)
     # log order per public and topic survives the trip (records come partition by partition, in offset order)
     for ev in arrived:

@@ -16,8 +16,9 @@ from kafka import KafkaProducer
 
 from streams.broker import EmbeddedBroker
 from streams.engine import Engine
+from streams.registry import PublicInfo, Registry
 from streams.replay import replay_events
-from streams.synth import log_events, make_publics
+from streams.synth import Habits, log_events, make_publics
 from tests.integration.worker import GOSPULSE, WorkerProcess, eventually, read_topic, tables_from_changelog
 
 HOUR = 3_600_000
@@ -38,8 +39,22 @@ def generated_log(publics: int, seed: int) -> tuple[list[dict], int]:
     return events, now
 
 
-def publish(broker: EmbeddedBroker, prefix: str, lines: list[bytes], path: Path) -> str:
+def registry_of(habits: list[Habits]) -> Registry:
+    registry = Registry()
+    for h in habits:
+        registry.put(PublicInfo.from_record(h.registry_record()))
+    return registry
+
+
+def publish(
+    broker: EmbeddedBroker, prefix: str, lines: list[bytes], path: Path, registry: list[Habits] = ()
+) -> str:
     path.write_bytes(b"\n".join(lines) + b"\n")
+    registry_args = []
+    if registry:
+        registry_path = path.with_suffix(".registry.jsonl")
+        registry_path.write_bytes(b"".join(orjson.dumps(h.registry_record()) + b"\n" for h in registry))
+        registry_args = ["--registry", str(registry_path)]
     done = subprocess.run(
         [
             str(GOSPULSE),
@@ -53,6 +68,7 @@ def publish(broker: EmbeddedBroker, prefix: str, lines: list[bytes], path: Path)
             str(PARTITIONS),
             "--max-batch",
             "40",
+            *registry_args,
         ],
         capture_output=True,
         text=True,
@@ -70,8 +86,9 @@ def get_json(url: str) -> tuple[int, dict]:
         return error.code, json.loads(error.read())
 
 
-def expected_tables(events: list[dict], at: int) -> list[dict]:
-    return list(replay_events(events, at, Engine()))
+def expected_tables(events: list[dict], at: int, registry: Registry | None = None) -> list[dict]:
+    """``gospulse replay`` of ``events``; the changelog has no segments, the API has them."""
+    return list(replay_events(events, at, Engine(registry)))
 
 
 def test_published_log_gives_the_tables_of_replay_and_bad_events_are_dead_lettered(
@@ -82,7 +99,8 @@ def test_published_log_gives_the_tables_of_replay_and_bad_events_are_dead_letter
     worker = WorkerProcess(broker, app_id, prefix, PARTITIONS, tmp_path).start()
     workers.append(worker)
     worker.wait_ready()
-    publish(broker, prefix, [orjson.dumps(e) for e in events], tmp_path / "events.jsonl")
+    habits = make_publics(60, seed=11)
+    publish(broker, prefix, [orjson.dumps(e) for e in events], tmp_path / "events.jsonl", habits[:50])
 
     # bad input straight onto the topics, as a careless producer would send it
     good_in_batch = events[0] | {"event_id": "good-in-a-bad-batch", "kind": "reaction.added", "post_id": "p"}
@@ -105,11 +123,20 @@ def test_published_log_gives_the_tables_of_replay_and_bad_events_are_dead_letter
     want = expected_tables([*events, good_in_batch], at)
     eventually(lambda: _assert_equal(tables_from_changelog(broker, app_id, at), want))
 
-    # the HTTP API answers with the same tables
+    # the HTTP API answers with the same tables, with the segments of the registry (the global
+    # table), and with null segments for the publics the registry does not name
     api = f"http://127.0.0.1:{worker.web_port}"
     assert get_json(f"{api}/health") == (200, {"status": "ready"})
-    for table in want[:5]:
-        assert get_json(f"{api}/publics/{table['public_id']}?at={at}") == (200, table)
+    with_segments = expected_tables([*events, good_in_batch], at, registry_of(habits[:50]))
+    assert {t["level"] is None for t in with_segments} == {True, False}
+
+    def api_answers() -> None:
+        for table in with_segments:
+            status, body = get_json(f"{api}/publics/{table['public_id']}?at={at}")
+            assert status == 200
+            _assert_equal([body], [table])
+
+    eventually(api_answers, timeout_s=30)
     status, body = get_json(f"{api}/publics/vk:-424242")
     assert status == 404 and "unknown public" in body["error"]
     status, body = get_json(f"{api}/publics/{want[0]['public_id']}?at=yesterday")
@@ -175,9 +202,23 @@ def test_two_workers_sharing_partitions_give_the_tables_of_one(
     publish(broker, prefix, [orjson.dumps(e) for e in events[:half]], tmp_path / "first.jsonl")
     second = WorkerProcess(broker, app_id, prefix, PARTITIONS, tmp_path).start()  # a rebalance mid-stream
     workers.append(second)
-    publish(broker, prefix, [orjson.dumps(e) for e in events[half:]], tmp_path / "second.jsonl")
+    habits = make_publics(200, seed=13)
+    publish(broker, prefix, [orjson.dumps(e) for e in events[half:]], tmp_path / "second.jsonl", habits)
     want = expected_tables(events, at)
     eventually(lambda: _assert_equal(tables_from_changelog(broker, app_id, at), want), timeout_s=120)
+
+    # any worker answers for any public: a request for a public the other worker owns is routed there
+    with_segments = expected_tables(events, at, registry_of(habits))
+
+    def api_answers() -> None:
+        for worker in (first, second):
+            api = f"http://127.0.0.1:{worker.web_port}"
+            for table in with_segments[::7]:
+                status, body = get_json(f"{api}/publics/{table['public_id']}?at={at}")
+                assert status == 200, body
+                _assert_equal([body], [table])
+
+    eventually(api_answers, timeout_s=60)
     first.stop()  # and another as the first leaves: the second takes all partitions over
     more, later = generated_log(200, seed=14)
     more = [e for e in more if e["public_id"] in {t["public_id"] for t in want}]
