@@ -80,8 +80,14 @@ def create_app(settings: WorkerSettings) -> tuple[faust.App, StateTable, Pipelin
         help="engagement state chunks per public (streams.codec)",
     )
     app.tables.add(table)
-    feed = RegistryFeed(settings.broker.removeprefix("kafka://").replace(";", ","), settings.topics.publics)
-    pipeline = Pipeline(TableStore(table), Engine(RecordsRegistry(feed.records)))
+    records: dict[bytes, bytes] = {}
+    pipeline = Pipeline(TableStore(table), Engine(RecordsRegistry(records)))
+    feed = RegistryFeed(
+        settings.broker.removeprefix("kafka://").replace(";", ","),
+        settings.topics.publics,
+        records,
+        on_change=lambda public_id: pipeline.give_back_unserved([public_id]),
+    )
 
     @app.task
     async def follow_registry() -> None:

@@ -21,6 +21,8 @@ from streams.topics import DEFAULT_PREFIX, Topics
 if TYPE_CHECKING:
     from kafka import KafkaProducer
 
+    from streams.settings import WorkerSettings
+
 EXIT_OK = 0
 EXIT_BAD_INPUT = 1
 EXIT_USAGE = 2
@@ -225,6 +227,12 @@ def _build_parser() -> argparse.ArgumentParser:
         "--batch-messages",
         metavar="N",
         help="most messages applied per state write (env GOSPULSE_BATCH_MESSAGES)",
+    )
+    worker.add_argument(
+        "--redis",
+        metavar="URL",
+        help="push every changed public's table to this Redis every 5 s, e.g. redis://127.0.0.1:6379/0 "
+        "(env GOSPULSE_REDIS_URL; default: no Redis)",
     )
     worker.add_argument("--loglevel", default="warn", choices=("crit", "error", "warn", "info", "debug"))
     worker.set_defaults(run=_run_worker)
@@ -508,16 +516,53 @@ def _run_worker(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         print(f"gospulse worker: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    problem = _unreachable_services(settings)
+    if problem:
+        print(f"gospulse worker: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     import faust
 
-    from agents.ingest import register
+    from agents import ingest, serve
     from streams.app import create_app
 
     app, _, pipeline = create_app(settings)
-    register(app, pipeline, settings)
+    ingest.register(app, pipeline, settings)
+    if settings.redis_url:
+        import redis.asyncio
+
+        from streams.serving import RedisTables
+
+        serve.register(
+            app, pipeline, RedisTables(redis.asyncio.Redis.from_url(settings.redis_url), settings.app_id)
+        )
     worker = faust.Worker(app, loglevel=args.loglevel, quiet=True)
     worker.execute_from_commandline()
     return EXIT_OK
+
+
+def _unreachable_services(settings: WorkerSettings) -> str | None:
+    """Say which configured service does not answer, and how to fix it; None when all answer."""
+    from streams.kafka_admin import BrokerUnreachable, check_reachable
+
+    bootstrap = settings.broker.removeprefix("kafka://").replace(";", ",")
+    try:
+        check_reachable(bootstrap)
+    except BrokerUnreachable:
+        return (
+            f"no Kafka broker answers at {bootstrap}; start one (gospulse up runs an embedded one) or "
+            "point --broker (env GOSPULSE_BROKER) at it"
+        )
+    if settings.redis_url:
+        import redis
+
+        try:
+            redis.Redis.from_url(settings.redis_url, socket_connect_timeout=5).ping()
+        except redis.RedisError as exc:
+            return (
+                f"Redis at {settings.redis_url} does not answer ({exc}); start it or fix --redis "
+                "(env GOSPULSE_REDIS_URL), or leave both unset to run without the Redis tables"
+            )
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -70,6 +70,8 @@ class Pipeline:
         self.clock = clock or (lambda: time.time_ns() // 1_000_000)
         self._partition_of: dict[str, int] = {}
         self._dirty: set[str] = set()
+        #: Publics written since the serving layer last took them (see ``take_unserved``).
+        self._unserved: set[str] = set()
         #: The core bytes this worker last wrote per public: if the store holds another object, a
         #: rebalance gave the public to another worker in between and the memory copy is stale.
         self._written: dict[str, bytes] = {}
@@ -143,8 +145,19 @@ class Pipeline:
             for day, chunk in days.items():
                 self.store.put(day_key(public_id, day), partition, chunk)
             written += 1 + len(days)
+        self._unserved |= self._dirty
         self._dirty.clear()
         return written
+
+    def take_unserved(self) -> list[str]:
+        """The publics whose state changed since the last call, for the serving layer to refresh."""
+        taken = sorted(self._unserved)
+        self._unserved.clear()
+        return taken
+
+    def give_back_unserved(self, public_ids: list[str]) -> None:
+        """The serving layer could not refresh these: offer them again next time."""
+        self._unserved.update(p for p in public_ids if p in self._partition_of)
 
     def settle(self) -> None:
         """A periodic tick (every ``SETTLE_EVERY_S``): ids older than two ticks are surely committed
@@ -164,4 +177,5 @@ class Pipeline:
             self.engine.publics.pop(public_id, None)
             del self._partition_of[public_id]
             self._dirty.discard(public_id)
+            self._unserved.discard(public_id)
             self._written.pop(public_id, None)

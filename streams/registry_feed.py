@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
@@ -22,10 +22,18 @@ log = logging.getLogger(__name__)
 class RegistryFeed:
     """Keeps ``records`` (key bytes to record bytes) equal to the latest value per key of ``topic``."""
 
-    def __init__(self, bootstrap: str, topic: str, records: MutableMapping[bytes, bytes] | None = None):
+    def __init__(
+        self,
+        bootstrap: str,
+        topic: str,
+        records: MutableMapping[bytes, bytes] | None = None,
+        on_change: Callable[[str], None] | None = None,
+    ):
         self.bootstrap = bootstrap
         self.topic = topic
         self.records: MutableMapping[bytes, bytes] = records if records is not None else {}
+        #: Told the public_id of every record that changed (its segment in served tables is stale).
+        self.on_change = on_change
         #: Set once every record that existed at start has been read: until then segments may be missing.
         self.caught_up = asyncio.Event()
         self.applied = 0
@@ -38,6 +46,8 @@ class RegistryFeed:
         else:
             self.records[key] = value
         self.applied += 1
+        if self.on_change is not None:
+            self.on_change(key.decode(errors="replace"))
 
     def _consumer(self) -> AIOKafkaConsumer:
         return AIOKafkaConsumer(

@@ -35,6 +35,8 @@ class WorkerSettings:
     session_timeout_s: float = 10.0
     rebalance_timeout_s: float = 6.0
     commit_interval_s: float = 2.0
+    #: Where the current tables are pushed for readers (``streams.serving``); None: nowhere.
+    redis_url: str | None = None
 
 
 _ENV = {
@@ -45,7 +47,10 @@ _ENV = {
     "web_port": "GOSPULSE_WEB_PORT",
     "data_dir": "GOSPULSE_DATA_DIR",
     "batch_messages": "GOSPULSE_BATCH_MESSAGES",
+    "redis": "GOSPULSE_REDIS_URL",
 }
+
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
 def load_settings(flags: Mapping[str, object], env: Mapping[str, str] | None = None) -> WorkerSettings:
@@ -91,6 +96,11 @@ def load_settings(flags: Mapping[str, object], env: Mapping[str, str] | None = N
         raise SettingsError(f"{prefix[1] if prefix else 'default'}: {exc}") from None
     app_id = pick("app_id")
     data_dir = pick("data_dir")
+    redis = pick("redis")
+    if redis is not None and not str(redis[0]).startswith(_REDIS_SCHEMES):
+        raise SettingsError(
+            f"{redis[1]}: redis {redis[0]!r} is not a Redis URL; write e.g. redis://127.0.0.1:6379/0"
+        )
     return WorkerSettings(
         broker=broker_url,
         topics=topics,
@@ -99,4 +109,5 @@ def load_settings(flags: Mapping[str, object], env: Mapping[str, str] | None = N
         web_port=integer("web_port", 1, 65535, 6066, "pick a free TCP port"),
         data_dir=Path(str(data_dir[0])) if data_dir else Path(".gospulse"),
         batch_messages=integer("batch_messages", 1, 100_000, 500, "500 suits most loads"),
+        redis_url=str(redis[0]) if redis else None,
     )

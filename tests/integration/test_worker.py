@@ -12,12 +12,15 @@ from pathlib import Path
 
 import orjson
 import pytest
+import redis
 from kafka import KafkaProducer
 
 from streams.broker import EmbeddedBroker
 from streams.engine import Engine
+from streams.redis_server import EmbeddedRedis
 from streams.registry import PublicInfo, Registry
 from streams.replay import replay_events
+from streams.serving import tables_key
 from streams.synth import Habits, log_events, make_publics
 from tests.integration.worker import GOSPULSE, WorkerProcess, eventually, read_topic, tables_from_changelog
 
@@ -92,11 +95,11 @@ def expected_tables(events: list[dict], at: int, registry: Registry | None = Non
 
 
 def test_published_log_gives_the_tables_of_replay_and_bad_events_are_dead_lettered(
-    broker: EmbeddedBroker, workers: list[WorkerProcess], tmp_path: Path
+    broker: EmbeddedBroker, redis_server: EmbeddedRedis, workers: list[WorkerProcess], tmp_path: Path
 ) -> None:
     prefix, app_id = "t-live.", "t-live"
     events, at = generated_log(60, seed=11)
-    worker = WorkerProcess(broker, app_id, prefix, PARTITIONS, tmp_path).start()
+    worker = WorkerProcess(broker, app_id, prefix, PARTITIONS, tmp_path, redis_server.url).start()
     workers.append(worker)
     worker.wait_ready()
     habits = make_publics(60, seed=11)
@@ -137,6 +140,21 @@ def test_published_log_gives_the_tables_of_replay_and_bad_events_are_dead_letter
             _assert_equal([body], [table])
 
     eventually(api_answers, timeout_s=30)
+
+    # Redis holds every public's table as of its last push, equal to replay at that instant
+    client = redis.Redis.from_url(redis_server.url)
+    replays: dict[int, dict[str, dict]] = {}
+
+    def redis_tables() -> None:
+        pushed = {k.decode(): orjson.loads(v) for k, v in client.hgetall(tables_key(app_id)).items()}
+        assert sorted(pushed) == [t["public_id"] for t in with_segments]
+        for public_id, table in pushed.items():
+            if table["at"] not in replays:
+                replayed = expected_tables([*events, good_in_batch], table["at"], registry_of(habits[:50]))
+                replays[table["at"]] = {t["public_id"]: t for t in replayed}
+            _assert_equal([table], [replays[table["at"]][public_id]])
+
+    eventually(redis_tables, timeout_s=30)
     status, body = get_json(f"{api}/publics/vk:-424242")
     assert status == 404 and "unknown public" in body["error"]
     status, body = get_json(f"{api}/publics/{want[0]['public_id']}?at=yesterday")

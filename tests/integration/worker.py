@@ -22,9 +22,16 @@ GOSPULSE = Path(sys.executable).parent / "gospulse"
 
 class WorkerProcess:
     def __init__(
-        self, broker: EmbeddedBroker, app_id: str, prefix: str, partitions: int, workdir: Path
+        self,
+        broker: EmbeddedBroker,
+        app_id: str,
+        prefix: str,
+        partitions: int,
+        workdir: Path,
+        redis_url: str | None = None,
     ) -> None:
         self.broker, self.app_id, self.prefix, self.partitions = broker, app_id, prefix, partitions
+        self.redis_url = redis_url
         self.workdir = workdir
         self.web_port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
@@ -49,6 +56,7 @@ class WorkerProcess:
                 str(self.workdir / f"data-{self.web_port}"),
                 "--loglevel",
                 "info",
+                *(["--redis", self.redis_url] if self.redis_url else []),
             ],
             stdout=open(self.log, "ab"),  # noqa: SIM115 - lives as long as the process
             stderr=subprocess.STDOUT,
