@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint bench clean
+.PHONY: run test lint bench bench-live clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,7 +13,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
-## test: lint, then every test (unit, property-based, CLI)
+## run: the whole thing on this machine (embedded broker and Redis, a worker, the simulator); Ctrl-C stops it
+run: $(STAMP)
+	$(BIN)/gospulse up $(ARGS)
+
+## test: lint, then every test (unit, property-based, agent, integration on a real broker and Redis)
 test: $(STAMP) lint
 	$(BIN)/python -m pytest
 

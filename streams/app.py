@@ -120,7 +120,15 @@ def _add_views(
     @app.page("/health")
     async def health(web: Any, request: Any) -> Any:
         ready = app.tables.recovery.completed.is_set() and feed.caught_up.is_set()
-        return web.json({"status": "ready" if ready else "recovering"}, status=200 if ready else 503)
+        body = {
+            "status": "ready" if ready else "recovering",
+            "events_applied": pipeline.applied,
+            "duplicates": pipeline.duplicates,
+            "events_rejected": pipeline.rejected,
+            "publics_held": len(pipeline.held()),
+            "registry_records": len(feed.records),
+        }
+        return web.json(body, status=200 if ready else 503)
 
 
 async def _forward(app: faust.App, web: Any, request: Any, owner: str) -> Any:

