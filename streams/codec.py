@@ -14,23 +14,26 @@ state within a few KiB.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from itertools import islice
 from typing import Final
 
 from streams.state import (
-    DIRTY_NONE,
     P_DELETED,
     P_HOURS,
     P_LAST_PUB,
     P_TOUCH,
     P_VIEWS,
     SLOTS,
+    IdMemory,
     PublicState,
     digest,
 )
 from streams.timebase import DAY_MS, HOUR_MS, HOURS_PER_DAY
 
 MAGIC: Final = b"gp"
-FORMAT_VERSION: Final = 1
+#: 2: event ids stored relative to their family's last sweep (1: relative to the newest event).
+FORMAT_VERSION: Final = 2
 CORE: Final = ord("C")
 DAY: Final = ord("D")
 _HAS_LATENCIES: Final = 0x20
@@ -145,13 +148,12 @@ def encode_core(st: PublicState, embedded: dict[int, bytes | None] | None = None
     for memory in st.memories:
         w.uint(0 if memory.newest < 0 else n - memory.newest + 1)
         w.sint(n - memory.swept_at)
-        remembered = [(digest(eid), ts) for eid, ts in memory.ids.items()]
+        w.uint(len(memory.ids) + len(memory.digests or ()))
+        w.buf += _ids_block(memory)
         if memory.digests:
-            remembered += list(memory.digests.items())
-        w.uint(len(remembered))
-        for d, ts in remembered:
-            w.buf += d
-            w.sint(n - ts)
+            if memory.encoded_digests is None:
+                memory.encoded_digests = _entries(memory.digests.items(), memory.swept_at)
+            w.buf += memory.encoded_digests
     embedded = embedded or {}
     w.uint(len(embedded))
     for day, chunk in embedded.items():
@@ -160,6 +162,28 @@ def encode_core(st: PublicState, embedded: dict[int, bytes | None] | None = None
         if chunk is not None:
             w.buf += chunk
     return bytes(w.buf)
+
+
+def _entries(items: Iterable[tuple[bytes, int]], base: int) -> bytes:
+    """Digest and ``occurred_at - base`` of each id: independent of the newest event, so reusable."""
+    w = _Writer(CORE)
+    del w.buf[:]
+    for d, ts in items:
+        w.buf += d
+        w.sint(ts - base)
+    return bytes(w.buf)
+
+
+def _ids_block(memory: IdMemory) -> bytearray:
+    """The family's live ids, serialized; only ids added since the last call are hashed and written."""
+    cache = memory.encoded
+    if cache is None:
+        cache = memory.encoded = [0, bytearray()]
+    if cache[0] < len(memory.ids):
+        fresh = islice(memory.ids.items(), cache[0], None)
+        cache[1] += _entries(((digest(eid), ts) for eid, ts in fresh), memory.swept_at)
+        cache[0] = len(memory.ids)
+    return cache[1]
 
 
 def encode_day(st: PublicState, day: int) -> bytes | None:
@@ -195,12 +219,12 @@ def take_changes(st: PublicState) -> tuple[bytes, dict[int, bytes | None]]:
     """The core (with the changed days embedded), and every day changed or emptied since the last
     call (``None``: delete it). Write the core first, then the days."""
     days: dict[int, bytes | None] = dict.fromkeys(sorted(st.dropped_days))
-    if st.dirty_from != DIRTY_NONE:
-        first = max(st.dirty_from, st.oldest_hour) // HOURS_PER_DAY
-        for day in range(first, st.newest // DAY_MS + 1):
+    first = st.oldest_hour // HOURS_PER_DAY
+    for day in sorted(st.dirty_days):
+        if day >= first:
             days[day] = encode_day(st, day)
     days = {day: chunk for day, chunk in days.items() if chunk is not None or day in st.dropped_days}
-    st.dirty_from = DIRTY_NONE
+    st.dirty_days = set()
     st.dropped_days = set()
     return encode_core(st, days), days
 
@@ -262,7 +286,7 @@ def decode_core(public_id: str, core: bytes) -> tuple[PublicState, dict[int, byt
         digests = {}
         for _ in range(r.uint()):
             d = r.raw(_DIGEST_BYTES)
-            digests[d] = n - r.sint()
+            digests[d] = memory.swept_at + r.sint()
         memory.digests = digests or None
         st.restored = st.restored or bool(digests)
     embedded: dict[int, bytes | None] = {}
@@ -275,7 +299,7 @@ def decode_core(public_id: str, core: bytes) -> tuple[PublicState, dict[int, byt
             st.dropped_days.add(day)
         else:
             add_day(st, chunk)
-            st.dirty_from = min(st.dirty_from, day * HOURS_PER_DAY)
+            st.dirty_days.add(day)
     return st, embedded
 
 

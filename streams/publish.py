@@ -21,20 +21,28 @@ from streams.topics import Topics
 
 Message = tuple[str, str, bytes, int]  # topic, key, value, number of events
 
+#: Most event time one batch spans: half the engine's 48-hour dedup horizon, so a batch redelivered
+#: after a crash never carries an event so far ahead of another that the earlier one's id could have
+#: been forgotten. Longer spans would mean fewer, larger messages for a backfill; this is the bound.
+MAX_SPAN_MS = 24 * 3_600_000
+
 
 class Batcher:
     """Groups good events into per-(topic, public) messages, preserving each public's order."""
 
     def __init__(
-        self, topics: Topics, max_events: int = 500, max_pending: int = 50_000, max_span_ms: int = 3_600_000
+        self,
+        topics: Topics,
+        max_events: int = 500,
+        max_pending: int = 200_000,
+        max_span_ms: int = MAX_SPAN_MS,
     ) -> None:
         if not 1 <= max_events <= BATCH_MAX_EVENTS:
             raise ValueError(f"a batch holds 1 to {BATCH_MAX_EVENTS} events, not {max_events}")
         self.topics = topics
         self.max_events = max_events
         self.max_pending = max_pending
-        #: A batch never spans more event time than this: a backfill's batches stay as close in time as
-        #: live traffic's, which keeps a redelivery after a crash within the engine's dedup horizon.
+        #: A batch never spans more event time than this (see ``MAX_SPAN_MS``).
         self.max_span_ms = max_span_ms
         self._pending: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._count = 0

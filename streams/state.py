@@ -41,8 +41,6 @@ STALE_MS: Final = max(ANSWER_MS, TRACK_MS) + LATENESS_MS
 #: Retention sweeps run when the oldest kept hour falls this far behind the 30-day window.
 SWEEP_EVERY_HOURS: Final = 72
 
-#: ``dirty_from`` when nothing changed since the codec last looked.
-DIRTY_NONE: Final = 1 << 62
 
 Event = dict[str, Any]
 
@@ -51,7 +49,7 @@ class PublicState:
     """Everything needed to answer §2 for one public; nothing older than §3 allows."""
 
     __slots__ = (
-        "dirty_from",
+        "dirty_days",
         "dropped_days",
         "hours",
         "housekeep_at",
@@ -94,8 +92,8 @@ class PublicState:
         self.memories = (IdMemory(), IdMemory(), IdMemory())
         #: Whether any memory holds digests restored from bytes (checked before hashing an id).
         self.restored = False
-        #: The lowest hour changed since the codec last took the changes (``DIRTY_NONE``: none).
-        self.dirty_from = DIRTY_NONE
+        #: The days whose hours changed since the codec last took the changes.
+        self.dirty_days: set[int] = set()
         #: Days whose hours retention dropped since the codec last took the changes.
         self.dropped_days: set[int] = set()
 
@@ -132,8 +130,8 @@ class PublicState:
             counters = self.counters(ts)
             if counters is None:
                 return True
-        elif hour < self.dirty_from:
-            self.dirty_from = hour
+        else:
+            self.dirty_days.add(hour // HOURS_PER_DAY)
         counters[step[0]] += step[1]
         return True
 
@@ -180,8 +178,7 @@ class PublicState:
             if hour < self.oldest_hour or hour <= self.newest // HOUR_MS - LONGEST_WINDOW_HOURS:
                 return None
             counters = self.hours[hour] = [0] * SLOTS
-        if hour < self.dirty_from:
-            self.dirty_from = hour
+        self.dirty_days.add(hour // HOURS_PER_DAY)
         return counters
 
 
@@ -200,7 +197,17 @@ class IdMemory:
     far event time has run since. Offline replay never holds anything back.
     """
 
-    __slots__ = ("digests", "digests_settled", "ids", "newest", "pending", "settled", "swept_at")
+    __slots__ = (
+        "digests",
+        "digests_settled",
+        "encoded",
+        "encoded_digests",
+        "ids",
+        "newest",
+        "pending",
+        "settled",
+        "swept_at",
+    )
 
     def __init__(self) -> None:
         self.ids: dict[str, int] = {}
@@ -213,6 +220,10 @@ class IdMemory:
         #: How many were present at the last ``settle``: they become sweepable at the next one.
         self.pending = 0
         self.digests_settled = True
+        #: ``streams.codec``'s serialized ids, kept between flushes: ``[how many of ids, bytes]``.
+        #: Ids only ever get appended between sweeps, so each is serialized once, not once per flush.
+        self.encoded: list[Any] | None = None
+        self.encoded_digests: bytes | None = None
 
     def hold_unsettled(self) -> None:
         self.settled = 0
@@ -239,6 +250,7 @@ class IdMemory:
         if self.digests is not None and self.digests_settled:
             self.digests = {d: ts for d, ts in self.digests.items() if ts >= keep} or None
         self.swept_at = self.newest
+        self.encoded = self.encoded_digests = None  # serialized relative to swept_at
 
     def __len__(self) -> int:
         return len(self.ids) + len(self.digests or ())

@@ -37,9 +37,13 @@ def test_pending_events_are_drained_when_too_many_wait() -> None:
     assert len(out) == 10 and not list(batcher.drain())
 
 
-def test_a_batch_spans_at_most_an_hour_of_event_time() -> None:
+def test_a_batch_spans_at_most_a_day_of_event_time() -> None:
     batcher = Batcher(Topics())
-    log = [event("reaction.added", BASE + minutes * 60_000, post_id="p") for minutes in (0, 30, 60, 61, 200)]
+    hour = 60
+    log = [
+        event("reaction.added", BASE + minutes * 60_000, post_id="p")
+        for minutes in (0, 12 * hour, 24 * hour, 24 * hour + 1, 80 * hour)
+    ]
     messages = [m for ev in log for m in batcher.add(ev)] + list(batcher.drain())
     assert [count for *_, count in messages] == [3, 1, 1]
 

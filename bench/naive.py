@@ -1,0 +1,75 @@
+"""The naive baseline of the live benchmark: one event per Kafka message, one state write per event.
+
+The same counting as a gospulse worker (the same validation, engine and state chunks in a
+changelogged Faust table) without the two things that make the worker fast: contract batches and
+coalesced state writes. Run by ``bench.live``; prints one JSON line when it has seen ``--expect``
+events.
+
+    python -m bench.naive --broker 127.0.0.1:9092 --topic-prefix naive. --expect 50000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+import faust
+
+from streams.app import StateTable, TableStore
+from streams.pipeline import Pipeline
+from streams.topics import Topics
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--broker", required=True)
+    parser.add_argument("--topic-prefix", required=True)
+    parser.add_argument("--expect", type=int, required=True)
+    parser.add_argument("--partitions", type=int, default=8)
+    parser.add_argument("--web-port", type=int, required=True)
+    args = parser.parse_args()
+    started = time.time()
+    topics = Topics(args.topic_prefix)
+    app = faust.App(
+        f"naive-{os.getpid()}",
+        broker=f"kafka://{args.broker}",
+        store="memory://",
+        topic_partitions=args.partitions,
+        consumer_auto_offset_reset="earliest",
+        broker_session_timeout=10.0,
+        broker_rebalance_timeout=6.0,
+        broker_heartbeat_interval=1.0,
+        web_port=args.web_port,
+        datadir=f"/tmp/naive-{os.getpid()}",
+    )
+    table = StateTable(app, name="state", key_type=bytes, value_type=bytes, partitions=args.partitions)
+    app.tables.add(table)
+    pipeline = Pipeline(TableStore(table))
+    events = app.topic(
+        *topics.events, key_type=bytes, value_type=bytes, value_serializer="raw", key_serializer="raw"
+    )
+    seen = {"n": 0, "first": 0.0}
+
+    @app.agent(events)
+    async def count(stream: faust.StreamT) -> None:
+        async for event in stream.events():
+            m = event.message
+            if not seen["n"]:
+                seen["first"] = time.time()
+            pipeline.apply_message(m.topic, m.partition, m.offset, m.key, m.value)
+            pipeline.flush()  # one state write per event: what a plain agent with a Table does
+            seen["n"] += 1
+            if seen["n"] == args.expect:
+                done = time.time()
+                result = {"started": started, "first": seen["first"], "done": done, "events": seen["n"]}
+                print(json.dumps(result), flush=True)
+                os._exit(0)
+
+    worker = faust.Worker(app, loglevel="warn", quiet=True)
+    worker.execute_from_commandline()
+
+
+if __name__ == "__main__":
+    main()
