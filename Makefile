@@ -29,5 +29,9 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.replay
 
+## bench-live: one live worker end to end, against a naive agent and a bare consumer (bench/README.md)
+bench-live: $(STAMP)
+	$(BIN)/python -m bench.live
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -215,9 +215,8 @@ def encode_day(st: PublicState, day: int) -> bytes | None:
     return None if empty else bytes(w.buf)
 
 
-def take_changes(st: PublicState) -> tuple[bytes, dict[int, bytes | None]]:
-    """The core (with the changed days embedded), and every day changed or emptied since the last
-    call (``None``: delete it). Write the core first, then the days."""
+def take_changed_days(st: PublicState) -> dict[int, bytes | None]:
+    """Every day changed or emptied since the last call: its chunk, or ``None`` (delete it)."""
     days: dict[int, bytes | None] = dict.fromkeys(sorted(st.dropped_days))
     first = st.oldest_hour // HOURS_PER_DAY
     for day in sorted(st.dirty_days):
@@ -226,6 +225,13 @@ def take_changes(st: PublicState) -> tuple[bytes, dict[int, bytes | None]]:
     days = {day: chunk for day, chunk in days.items() if chunk is not None or day in st.dropped_days}
     st.dirty_days = set()
     st.dropped_days = set()
+    return days
+
+
+def take_changes(st: PublicState) -> tuple[bytes, dict[int, bytes | None]]:
+    """The core (with the changed days embedded), and every day changed or emptied since the last
+    call (``None``: delete it). Write the core first, then the days."""
+    days = take_changed_days(st)
     return encode_core(st, days), days
 
 

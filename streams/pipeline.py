@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from schemas.validate import decode_message
-from streams.codec import add_day, day_span, decode_core, take_changes
+from streams.codec import add_day, day_span, decode_core, encode_core, take_changed_days
 from streams.engine import Engine
 from streams.state import PublicState
 
@@ -70,6 +70,8 @@ class Pipeline:
         self.clock = clock or (lambda: time.time_ns() // 1_000_000)
         self._partition_of: dict[str, int] = {}
         self._dirty: set[str] = set()
+        #: Day chunks carried only inside their public's core so far, not yet under their own keys.
+        self._unwritten: dict[str, dict[int, bytes | None]] = {}
         #: Publics written since the serving layer last took them (see ``take_unserved``).
         self._unserved: set[str] = set()
         #: The core bytes this worker last wrote per public: if the store holds another object, a
@@ -87,6 +89,7 @@ class Pipeline:
         if st is not None and core is self._written.get(public_id):
             return st
         self.engine.publics.pop(public_id, None)
+        self._unwritten.pop(public_id, None)  # another worker's cores carry the current days now
         if core is None:
             st = self.engine.state(public_id)
             for memory in st.memories:
@@ -130,23 +133,41 @@ class Pipeline:
         return dead
 
     def flush(self) -> int:
-        """Write the changed chunks of every public touched since the last flush; returns how many.
+        """Write the core of every public touched since the last flush; returns how many chunks.
 
-        The core goes first and carries the changed days inside it (see ``streams.codec``), so a
-        crash part-way leaves each public either wholly before or wholly after this flush.
+        A core carries inside it every day chunk changed since that day was last written under its
+        own key, so one write per public makes the flush whole: a crash part-way leaves each public
+        either wholly before or wholly after it. The days' own keys are written later, in bulk, by
+        ``write_days`` (their newest versions are in the cores meanwhile).
         """
-        written = 0
         for public_id in self._dirty:
             st = self.engine.publics[public_id]
             partition = self._partition_of[public_id]
-            core, days = take_changes(st)
+            unwritten = self._unwritten.setdefault(public_id, {})
+            unwritten.update(take_changed_days(st))
+            core = encode_core(st, unwritten)
             self.store.put(public_id, partition, core)
             self._written[public_id] = core
-            for day, chunk in days.items():
-                self.store.put(day_key(public_id, day), partition, chunk)
-            written += 1 + len(days)
+        written = len(self._dirty)
         self._unserved |= self._dirty
         self._dirty.clear()
+        return written
+
+    def write_days(self) -> int:
+        """Write the day chunks the cores carry under their own keys; returns how many.
+
+        Cores written after this no longer carry them, which keeps cores small. Until then a reader
+        of the store takes the cores' copies, which are the newest (``streams.codec.decode``).
+        """
+        written = 0
+        for public_id, days in self._unwritten.items():
+            if self.store.get(public_id) is not self._written.get(public_id):
+                continue  # another worker has written this public since: these days may be stale
+            partition = self._partition_of[public_id]
+            for day, chunk in days.items():
+                self.store.put(day_key(public_id, day), partition, chunk)
+            written += len(days)
+        self._unwritten.clear()
         return written
 
     def take_unserved(self) -> list[str]:
@@ -161,10 +182,11 @@ class Pipeline:
 
     def settle(self) -> None:
         """A periodic tick (every ``SETTLE_EVERY_S``): ids older than two ticks are surely committed
-        and become sweepable (see ``streams.state.IdMemory``)."""
+        and become sweepable (see ``streams.state.IdMemory``); the cores' day chunks get their keys."""
         for st in self.engine.publics.values():
             for memory in st.memories:
                 memory.settle()
+        self.write_days()
 
     def held(self) -> Mapping[str, int]:
         """The publics this worker has applied events of since it got their partition, by partition."""
@@ -178,4 +200,5 @@ class Pipeline:
             del self._partition_of[public_id]
             self._dirty.discard(public_id)
             self._unserved.discard(public_id)
+            self._unwritten.pop(public_id, None)  # the cores in the store still carry these days
             self._written.pop(public_id, None)

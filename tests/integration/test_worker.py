@@ -129,9 +129,14 @@ def test_published_log_gives_the_tables_of_replay_and_bad_events_are_dead_letter
     # the HTTP API answers with the same tables, with the segments of the registry (the global
     # table), and with null segments for the publics the registry does not name
     api = f"http://127.0.0.1:{worker.web_port}"
-    status, health = get_json(f"{api}/health")
-    assert status == 200 and health["status"] == "ready"
-    assert health["events_rejected"] == 4 and health["registry_records"] == 50
+
+    def healthy() -> dict:
+        status, health = get_json(f"{api}/health")
+        assert status == 200 and health["status"] == "ready"
+        assert health["events_rejected"] == 4 and health["registry_records"] == 50
+        return health
+
+    health = eventually(healthy, timeout_s=30)
     # every event taken once, counted or skipped as a duplicate (+ the good one of the bad batch)
     assert health["events_applied"] + health["duplicates"] == len(events) + 1
     with_segments = expected_tables([*events, good_in_batch], at, registry_of(habits[:50]))
