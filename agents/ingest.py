@@ -12,7 +12,8 @@ from streams.settings import WorkerSettings
 log = logging.getLogger(__name__)
 
 
-def register(app: faust.App, pipeline: Pipeline, settings: WorkerSettings) -> None:
+def register(app: faust.App, pipeline: Pipeline, settings: WorkerSettings) -> faust.types.AgentT:
+    """Wire the ingest agent, its settle timer and revocation hook into ``app``; returns the agent."""
     topics = settings.topics
     events = app.topic(
         *topics.events,
@@ -51,3 +52,5 @@ def register(app: faust.App, pipeline: Pipeline, settings: WorkerSettings) -> No
     @app.on_partitions_revoked.connect
     async def on_revoked(app_: faust.App, revoked: set, **kwargs: object) -> None:
         pipeline.forget_partitions({tp.partition for tp in revoked if tp.topic in topics.events})
+
+    return ingest

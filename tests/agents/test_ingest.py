@@ -1,0 +1,48 @@
+"""The ingest agent in Faust's test context: messages in, state and dead letters out, no broker."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import orjson
+import pytest
+
+from agents import ingest
+from streams.app import create_app
+from streams.codec import decode
+from streams.settings import WorkerSettings
+from streams.table import snapshot
+from tests.logs import event
+
+
+@pytest.fixture
+def wired(tmp_path: Path) -> tuple:
+    settings = WorkerSettings(data_dir=tmp_path, app_id="t-agent", batch_within_s=0.01)
+    app, table, pipeline = create_app(settings)
+    agent = ingest.register(app, pipeline, settings)
+    app.finalize()
+    app.flow_control.resume()
+    return agent, table, pipeline
+
+
+def test_good_events_reach_the_state_and_bad_ones_are_counted(wired: tuple) -> None:
+    agent, table, pipeline = wired
+    now = pipeline.clock()
+    good = [event("reaction.added", now - 1000 * i, public_id="vk:-7", post_id="p") for i in range(3)]
+
+    async def scenario() -> None:
+        async with agent.test_context() as tested:
+            await tested.put(orjson.dumps(good), key=b"vk:-7")
+            await tested.put(b"{broken", key=b"vk:-7")
+            for _ in range(100):
+                if pipeline.applied == 3 and pipeline.rejected == 1:
+                    break
+                await asyncio.sleep(0.02)
+
+    asyncio.run(scenario())
+    assert (pipeline.applied, pipeline.rejected) == (3, 1)
+    assert pipeline.engine.table("vk:-7", now)["reactions_24h"] == 3
+    # the batch's state was written to the changelogged table, where a restarted worker finds it
+    restored = decode("vk:-7", table[b"vk:-7"], [])
+    assert snapshot(restored, now)["reactions_24h"] == 3
