@@ -193,26 +193,7 @@ def _build_parser() -> argparse.ArgumentParser:
         epilog=SIMULATE_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    simulate.add_argument(
-        "--publics", type=int, default=3723, metavar="N", help="how many publics (default: 3723)"
-    )
-    simulate.add_argument(
-        "--seed", type=int, default=1, metavar="S", help="the same seed gives the same traffic (default: 1)"
-    )
-    simulate.add_argument(
-        "--rate",
-        type=float,
-        default=5000.0,
-        metavar="EV/S",
-        help="most events per second while the history plays; 0 for no limit (default: 5000)",
-    )
-    simulate.add_argument(
-        "--days",
-        type=float,
-        default=7.0,
-        metavar="D",
-        help="days of history to play before following the clock, 0..30 (default: 7)",
-    )
+    _add_traffic_options(simulate)
     simulate.add_argument(
         "--duration", type=float, metavar="SECONDS", help="stop after this long (default: run until Ctrl-C)"
     )
@@ -233,14 +214,7 @@ def _build_parser() -> argparse.ArgumentParser:
         epilog=UP_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    up.add_argument(
-        "--publics", type=int, default=3723, metavar="N", help="simulated publics (default: 3723)"
-    )
-    up.add_argument("--seed", type=int, default=1, metavar="S", help="simulator seed (default: 1)")
-    up.add_argument(
-        "--rate", type=float, default=5000.0, metavar="EV/S", help="history replay rate (default: 5000)"
-    )
-    up.add_argument("--days", type=float, default=7.0, metavar="D", help="days of history (default: 7)")
+    _add_traffic_options(up)
     up.add_argument(
         "--partitions", type=int, default=8, metavar="N", help="event topic partitions (default: 8)"
     )
@@ -285,6 +259,30 @@ def _build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--loglevel", default="warn", choices=("crit", "error", "warn", "info", "debug"))
     worker.set_defaults(run=_run_worker)
     return parser
+
+
+def _add_traffic_options(parser: argparse.ArgumentParser) -> None:
+    """The simulated traffic's options, shared by ``simulate`` and ``up``."""
+    parser.add_argument(
+        "--publics", type=int, default=3723, metavar="N", help="how many publics (default: 3723)"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=1, metavar="S", help="the same seed gives the same traffic (default: 1)"
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=5000.0,
+        metavar="EV/S",
+        help="most events per second while the history plays; 0 for no limit (default: 5000)",
+    )
+    parser.add_argument(
+        "--days",
+        type=float,
+        default=7.0,
+        metavar="D",
+        help="days of history to play before following the clock, 0..30 (default: 7)",
+    )
 
 
 def _add_kafka_options(parser: argparse.ArgumentParser) -> None:

@@ -7,12 +7,9 @@ import importlib.util
 import os
 import shutil
 import socket
-import subprocess
-import time
 from pathlib import Path
-from types import TracebackType
 
-from streams.broker import free_port
+from streams.embedded import EmbeddedServer
 
 ENV_BINARY = "GOSPULSE_REDIS_BIN"
 
@@ -44,72 +41,35 @@ def redis_binary() -> Path:
     )
 
 
-class EmbeddedRedis:
+class EmbeddedRedis(EmbeddedServer):
     """A Redis on 127.0.0.1 without persistence, alive for the life of this object."""
 
-    def __init__(self, port: int | None = None, log_path: Path | None = None) -> None:
-        self.port = port or free_port()
-        self.log_path = log_path
-        self._process: subprocess.Popen[bytes] | None = None
+    name = "redis-server"
+    error = RedisServerError
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self, timeout_s: float = 10.0) -> EmbeddedRedis:
-        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-        self._process = subprocess.Popen(
-            [
-                str(redis_binary()),
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--daemonize",
-                "no",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RedisServerError(
-                    f"redis-server exited with status {self._process.returncode} on port {self.port}"
-                    + (f"; see {self.log_path}" if self.log_path else "")
-                )
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as conn:
-                    conn.sendall(b"PING\r\n")
-                    if conn.recv(16).startswith(b"+PONG"):
-                        return self
-            except OSError:
-                pass
-            time.sleep(0.05)
-        self.stop()
-        raise RedisServerError(f"redis-server did not answer on port {self.port} within {timeout_s:.0f} s")
+    def command(self) -> list[str]:
+        return [
+            str(redis_binary()),
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+        ]
 
-    def stop(self) -> None:
-        if self._process is None:
-            return
-        if self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
-        self._process = None
-
-    def __enter__(self) -> EmbeddedRedis:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
+    def answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as conn:
+                conn.sendall(b"PING\r\n")
+                return conn.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
