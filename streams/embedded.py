@@ -6,12 +6,24 @@ started only once it answers; a subclass says how to run it and how to tell that
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import time
 from pathlib import Path
 from types import TracebackType
 from typing import Self
+
+
+def explicit_binary(env_var: str, error: type[RuntimeError]) -> Path | None:
+    """The binary an environment variable names, checked; None when the variable is unset."""
+    explicit = os.environ.get(env_var)
+    if not explicit:
+        return None
+    path = Path(explicit)
+    if not (path.is_file() and os.access(path, os.X_OK)):
+        raise error(f"{env_var}={explicit} is not an executable file; unset it or fix the path")
+    return path
 
 
 def free_port() -> int:

