@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 import faust
 
-from streams.pipeline import SETTLE_EVERY_S, Pipeline
+from streams.app import TableStore
+from streams.pipeline import SETTLE_EVERY_S, DeadLetter, Pipeline
 from streams.settings import WorkerSettings
 
 log = logging.getLogger(__name__)
 
 
-def register(app: faust.App, pipeline: Pipeline, settings: WorkerSettings) -> faust.types.AgentT:
-    """Wire the ingest agent, its settle timer and revocation hook into ``app``; returns the agent."""
+def register(
+    app: faust.App,
+    pipeline: Pipeline,
+    store: TableStore,
+    settings: WorkerSettings,
+    send_dead: Callable[[DeadLetter], Awaitable[object]] | None = None,
+) -> faust.types.AgentT:
+    """Wire the ingest agent, its settle timer and revocation hook into ``app``; returns the agent.
+
+    ``send_dead`` replaces the dead-letter topic (Faust's test context has no broker to send to).
+    """
     topics = settings.topics
     events = app.topic(
         *topics.events,
@@ -32,22 +43,29 @@ def register(app: faust.App, pipeline: Pipeline, settings: WorkerSettings) -> fa
         partitions=settings.partitions,
     )
 
+    if send_dead is None:
+
+        async def send_dead(letter: DeadLetter) -> object:
+            return await dead_letter.send(key=letter.key, value=letter.value, headers=letter.headers())
+
     @app.agent(events, name="ingest")
     async def ingest(stream: faust.StreamT) -> None:
         # take_events acks a batch only after this body has finished with it, and Faust flushes the
-        # producer before committing offsets: chunks written here reach the changelog first.
+        # producer before committing offsets: chunks sent here reach the changelog first.
         async for batch in stream.take_events(settings.batch_messages, within=settings.batch_within_s):
             dead = []
             for event in batch:
                 m = event.message
                 dead += pipeline.apply_message(m.topic, m.partition, m.offset, m.key, m.value)
             pipeline.flush()
+            await store.write_out()
             for letter in dead:
-                await dead_letter.send(key=letter.key, value=letter.value, headers=letter.headers())
+                await send_dead(letter)
 
     @app.timer(SETTLE_EVERY_S)
     async def settle() -> None:
         pipeline.settle()
+        await store.write_out()
 
     @app.on_partitions_revoked.connect
     async def on_revoked(app_: faust.App, revoked: set, **kwargs: object) -> None:

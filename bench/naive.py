@@ -17,9 +17,26 @@ import time
 
 import faust
 
-from streams.app import StateTable, TableStore
+from streams.app import StateTable
 from streams.pipeline import Pipeline
 from streams.topics import Topics
+
+
+class TableSets:
+    """State writes the plain Faust way: ``table[key] = value``, one buffered changelog send each."""
+
+    def __init__(self, table: StateTable) -> None:
+        self.table = table
+
+    def get(self, key: str) -> bytes | None:
+        return self.table.get(key.encode())
+
+    def put(self, key: str, partition: int, value: bytes | None) -> None:
+        self.table.partition_of[key.split("|", 1)[0]] = partition
+        if value is None:
+            self.table.pop(key.encode(), None)
+        else:
+            self.table[key.encode()] = value
 
 
 def main() -> None:
@@ -46,7 +63,7 @@ def main() -> None:
     )
     table = StateTable(app, name="state", key_type=bytes, value_type=bytes, partitions=args.partitions)
     app.tables.add(table)
-    pipeline = Pipeline(TableStore(table))
+    pipeline = Pipeline(TableSets(table))
     events = app.topic(
         *topics.events, key_type=bytes, value_type=bytes, value_serializer="raw", key_serializer="raw"
     )
