@@ -11,9 +11,11 @@ One embedded broker (tansu) per run. The generated traffic goes out twice: in co
   (orjson), no state at all: what the broker and the client library allow;
 - **gospulse**: ``gospulse worker`` on the batched topics, timed through its ``/health`` counts:
   time from process start to its first processed event, and events/s from then until the last;
+- **floor**: ``bench.naive --floor``, a Faust agent on the batched topics that takes them in the
+  worker's batches and only decodes them: the most any Faust worker could reach here;
 - **naive**: ``bench.naive``, one event per message and one state write per event, same engine.
 
-Reported: events/s of each, the worker's ratios to both, its time to first event and peak RSS.
+Reported: events/s of each, the worker's ratios to all three, its time to first event and peak RSS.
 """
 
 from __future__ import annotations
@@ -162,9 +164,12 @@ def run_worker(broker: str, expect: int, partitions: int) -> dict[str, Any]:
     return {"started": started, "first": first, "done": done, "events": expect, "peak_rss_mib": rss}
 
 
-def run_naive(broker: str, expect: int, partitions: int) -> dict[str, Any]:
-    argv = [sys.executable, "-m", "bench.naive", "--broker", broker, "--topic-prefix", "naive."]
+def run_naive(broker: str, expect: int, partitions: int, floor: bool = False) -> dict[str, Any]:
+    """The naive agent on the single-event topics, or (``floor``) the decode-only one on the batched."""
+    prefix = "bench." if floor else "naive."
+    argv = [sys.executable, "-m", "bench.naive", "--broker", broker, "--topic-prefix", prefix]
     argv += ["--expect", str(expect), "--partitions", str(partitions), "--web-port", str(free_port())]
+    argv += ["--floor"] if floor else []
     out = subprocess.run(
         argv,
         capture_output=True,
@@ -175,7 +180,7 @@ def run_naive(broker: str, expect: int, partitions: int) -> dict[str, Any]:
     mark = '{"started"'
     lines = [line[line.index(mark) :] for line in (out.stdout + out.stderr).splitlines() if mark in line]
     if not lines:
-        raise SystemExit(f"the naive agent failed:\n{out.stderr[-3000:]}")
+        raise SystemExit(f"the {'floor' if floor else 'naive'} agent failed:\n{out.stderr[-3000:]}")
     return json.loads(lines[-1].strip())
 
 
@@ -214,6 +219,8 @@ def main() -> None:
         print(f"ceiling  {rate(ceiling):>10,.0f} events/s", file=sys.stderr, flush=True)
         ours = run_worker(broker.bootstrap, sent["events"], args.partitions)
         print(f"gospulse {rate(ours):>10,.0f} events/s", file=sys.stderr, flush=True)
+        floor = run_naive(broker.bootstrap, sent["events"], args.partitions, floor=True)
+        print(f"floor    {rate(floor):>10,.0f} events/s", file=sys.stderr, flush=True)
         naive = run_naive(broker.bootstrap, sent["naive_events"], args.partitions)
         print(f"naive    {rate(naive):>10,.0f} events/s", file=sys.stderr, flush=True)
     report = {
@@ -223,11 +230,13 @@ def main() -> None:
         "messages": sent["messages"],
         "publish_events_per_s": round(sent["events"] / sent["publish_s"]),
         "ceiling_events_per_s": round(rate(ceiling)),
+        "faust_floor_events_per_s": round(rate(floor)),
         "gospulse_events_per_s": round(rate(ours)),
         "naive_events_per_s": round(rate(naive)),
         "naive_events": naive["events"],
         "gospulse_over_naive": round(rate(ours) / rate(naive), 1),
         "gospulse_over_ceiling": round(rate(ours) / rate(ceiling), 3),
+        "gospulse_over_faust_floor": round(rate(ours) / rate(floor), 3),
         "gospulse_first_event_s": round(ours["first"] - ours["started"], 1),
         "naive_first_event_s": round(naive["first"] - naive["started"], 1),
         "gospulse_peak_rss_mib": round(ours["peak_rss_mib"], 1),

@@ -1,11 +1,15 @@
-"""The naive baseline of the live benchmark: one event per Kafka message, one state write per event.
+"""The two Faust baselines of the live benchmark, each printing one JSON line after ``--expect`` events.
 
-The same counting as a gospulse worker (the same validation, engine and state chunks in a
-changelogged Faust table) without the two things that make the worker fast: contract batches and
-coalesced state writes. Run by ``bench.live``; prints one JSON line when it has seen ``--expect``
-events.
+- **naive** (default): one event per Kafka message, one state write per event. The same counting as
+  a gospulse worker (the same validation, engine and state chunks in a changelogged Faust table)
+  without the two things that make the worker fast: contract batches and bulk, coalesced state
+  writes.
+- **floor** (``--floor``): the worker's own topics and batching (``take_events``), and nothing done
+  with a message but decoding it: what Faust's message handling alone allows on this machine, the
+  most any Faust worker could reach.
 
     python -m bench.naive --broker 127.0.0.1:9092 --topic-prefix naive. --expect 50000
+    python -m bench.naive --broker 127.0.0.1:9092 --topic-prefix bench. --expect 369959 --floor
 """
 
 from __future__ import annotations
@@ -16,9 +20,11 @@ import os
 import time
 
 import faust
+import orjson
 
 from streams.app import StateTable
 from streams.pipeline import Pipeline
+from streams.settings import WorkerSettings
 from streams.topics import Topics
 
 
@@ -46,6 +52,7 @@ def main() -> None:
     parser.add_argument("--expect", type=int, required=True)
     parser.add_argument("--partitions", type=int, default=8)
     parser.add_argument("--web-port", type=int, required=True)
+    parser.add_argument("--floor", action="store_true", help="decode only, in the worker's batches")
     args = parser.parse_args()
     started = time.time()
     topics = Topics(args.topic_prefix)
@@ -69,20 +76,37 @@ def main() -> None:
     )
     seen = {"n": 0, "first": 0.0}
 
-    @app.agent(events)
-    async def count(stream: faust.StreamT) -> None:
-        async for event in stream.events():
-            m = event.message
-            if not seen["n"]:
-                seen["first"] = time.time()
-            pipeline.apply_message(m.topic, m.partition, m.offset, m.key, m.value)
-            pipeline.flush()  # one state write per event: what a plain agent with a Table does
-            seen["n"] += 1
-            if seen["n"] == args.expect:
-                done = time.time()
-                result = {"started": started, "first": seen["first"], "done": done, "events": seen["n"]}
-                print(json.dumps(result), flush=True)
-                os._exit(0)
+    def count_seen(n: int) -> None:
+        if not seen["n"]:
+            seen["first"] = time.time()
+        seen["n"] += n
+        if seen["n"] >= args.expect:
+            done = time.time()
+            result = {"started": started, "first": seen["first"], "done": done, "events": seen["n"]}
+            print(json.dumps(result), flush=True)
+            os._exit(0)
+
+    if args.floor:
+
+        @app.agent(events)
+        async def decode_only(stream: faust.StreamT) -> None:
+            settings = WorkerSettings()
+            async for batch in stream.take_events(settings.batch_messages, within=settings.batch_within_s):
+                n = 0
+                for event in batch:
+                    value = orjson.loads(event.message.value)
+                    n += len(value) if type(value) is list else 1
+                count_seen(n)
+
+    else:
+
+        @app.agent(events)
+        async def count(stream: faust.StreamT) -> None:
+            async for event in stream.events():
+                m = event.message
+                pipeline.apply_message(m.topic, m.partition, m.offset, m.key, m.value)
+                pipeline.flush()  # one state write per event: what a plain agent with a Table does
+                count_seen(1)
 
     worker = faust.Worker(app, loglevel="warn", quiet=True)
     worker.execute_from_commandline()

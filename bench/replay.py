@@ -4,7 +4,9 @@
     python -m bench.replay --publics 500 --days 7 --rounds 1
 
 Each measurement runs in a fresh child process pinned to one core, so that peak RSS is its own.
-Rounds alternate baseline and replay; the median of each is reported, with their ratio.
+Rounds alternate the baseline (parse-only), a floor and the replay; the median of each is reported,
+with their ratios. The floor decodes, validates and remembers each event's id per public and counts
+nothing: the least any exact engine does, so replay/floor says how much the counting itself costs.
 """
 
 from __future__ import annotations
@@ -72,6 +74,29 @@ def worker_parse(log: Path) -> dict:
     return {"seconds": seconds, "events": lines}
 
 
+def worker_floor(log: Path) -> dict:
+    """The least any exact engine does per event: decode, validate, and look up and remember its id
+    in its public's memory (§2 dedup). No counting at all: a bound on replay, not a rival to it."""
+    from schemas.validate import check_event
+
+    loads = orjson.loads
+    memories: dict[str, dict[str, int]] = {}
+    lines = 0
+    started = time.perf_counter()
+    with open(log, "rb") as f:
+        for line in f:
+            ev = loads(line)
+            lines += 1
+            if check_event(ev) is None:
+                seen = memories.get(ev["public_id"])
+                if seen is None:
+                    seen = memories[ev["public_id"]] = {}
+                if ev["event_id"] not in seen:
+                    seen[ev["event_id"]] = ev["occurred_at"]
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "events": lines}
+
+
 def worker_replay(log: Path, registry_path: Path, at: int) -> dict:
     from streams.codec import encode_all
     from streams.engine import Engine
@@ -130,23 +155,26 @@ def main() -> int:
     if args.child:
         _pin()
         kind, *rest = args.child
-        result = (
-            worker_parse(Path(rest[0]))
-            if kind == "parse"
-            else worker_replay(Path(rest[0]), Path(rest[1]), int(rest[2]))
-        )
+        if kind == "parse":
+            result = worker_parse(Path(rest[0]))
+        elif kind == "floor":
+            result = worker_floor(Path(rest[0]))
+        else:
+            result = worker_replay(Path(rest[0]), Path(rest[1]), int(rest[2]))
         result["max_rss_mib"] = _peak_rss_mib()
         print(json.dumps(result))
         return 0
 
     log, registry, at = generate(args.publics, args.days, args.seed)
-    parse_runs, replay_runs = [], []
+    parse_runs, floor_runs, replay_runs = [], [], []
     for i in range(args.rounds):
         parse_runs.append(_child(["parse", str(log)]))
+        floor_runs.append(_child(["floor", str(log)]))
         replay_runs.append(_child(["replay", str(log), str(registry), str(at)]))
         print(f"round {i + 1}/{args.rounds} done", file=sys.stderr, flush=True)
     events = replay_runs[0]["events"]
     parse_rate = statistics.median(events / r["seconds"] for r in parse_runs)
+    floor_rate = statistics.median(events / r["seconds"] for r in floor_runs)
     replay_rate = statistics.median(events / r["seconds"] for r in replay_runs)
     last = replay_runs[-1]
     report = {
@@ -158,6 +186,9 @@ def main() -> int:
         "parse_only_events_per_s": round(parse_rate),
         "replay_events_per_s": round(replay_rate),
         "replay_to_parse_ratio": round(replay_rate / parse_rate, 3),
+        "floor_events_per_s": round(floor_rate),
+        "floor_to_parse_ratio": round(floor_rate / parse_rate, 3),
+        "replay_to_floor_ratio": round(replay_rate / floor_rate, 3),
         "parse_only_peak_rss_mib": round(max(r["max_rss_mib"] for r in parse_runs), 1),
         "replay_peak_rss_mib": round(max(r["max_rss_mib"] for r in replay_runs), 1),
         "state_mean_bytes_per_public": round(last["state_mean_bytes"]),
