@@ -72,10 +72,19 @@ class TableStore:
         self.unsent.setdefault(partition, []).append((raw, value))
 
     async def write_out(self) -> int:
-        """Send every record put since the last call; returns how many."""
+        """Send every record put since the last call; returns how many.
+
+        If a send fails, the records of this call are queued again ahead of newer ones, so the next
+        call sends them (a record sent twice is harmless: the changelog is compacted).
+        """
         unsent, self.unsent = self.unsent, {}
-        for partition, records in unsent.items():
-            await self.send(partition, records)
+        try:
+            for partition, records in unsent.items():
+                await self.send(partition, records)
+        except BaseException:
+            for partition, records in unsent.items():
+                self.unsent[partition] = records + self.unsent.get(partition, [])
+            raise
         return sum(map(len, unsent.values()))
 
 

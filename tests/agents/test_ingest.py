@@ -62,3 +62,23 @@ def test_good_events_reach_the_state_and_bad_ones_the_dead_letters(wired: tuple)
     assert [key for _, records in sent for key, _ in records] == [b"vk:-7"]
     assert sent[-1][1][-1][1] == table[b"vk:-7"]
     assert [(d.value, d.key, d.reason.split(":")[0]) for d in dead] == [(b"{broken", b"vk:-7", "not JSON")]
+
+
+def test_records_whose_send_failed_are_sent_again_before_newer_ones(tmp_path: Path) -> None:
+    attempts: list[tuple[int, Records]] = []
+
+    async def send(partition: int, records: Records) -> None:
+        attempts.append((partition, list(records)))
+        if len(attempts) == 1:
+            raise ConnectionError("broker away")
+
+    _, store, _ = create_app(WorkerSettings(data_dir=tmp_path, app_id="t-store"), send)
+    store.put("vk:-1", 3, b"core")
+    with pytest.raises(ConnectionError):
+        asyncio.run(store.write_out())
+    assert store.get("vk:-1") == b"core"  # readers see the state meanwhile
+    store.put("vk:-1|20758", 3, b"day")
+    assert asyncio.run(store.write_out()) == 2
+    assert attempts[1] == (3, [(b"vk:-1", b"core"), (b"vk:-1|20758", b"day")])
+    assert asyncio.run(store.write_out()) == 0
+    assert len(attempts) == 2
