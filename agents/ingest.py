@@ -7,7 +7,6 @@ from collections.abc import Awaitable, Callable
 
 import faust
 
-from streams.app import TableStore
 from streams.pipeline import SETTLE_EVERY_S, DeadLetter, Pipeline
 from streams.settings import WorkerSettings
 
@@ -17,7 +16,6 @@ log = logging.getLogger(__name__)
 def register(
     app: faust.App,
     pipeline: Pipeline,
-    store: TableStore,
     settings: WorkerSettings,
     send_dead: Callable[[DeadLetter], Awaitable[object]] | None = None,
 ) -> faust.types.AgentT:
@@ -51,21 +49,19 @@ def register(
     @app.agent(events, name="ingest")
     async def ingest(stream: faust.StreamT) -> None:
         # take_events acks a batch only after this body has finished with it, and Faust flushes the
-        # producer before committing offsets: chunks sent here reach the changelog first.
+        # producer before committing offsets: chunks written here reach the changelog first.
         async for batch in stream.take_events(settings.batch_messages, within=settings.batch_within_s):
             dead = []
             for event in batch:
                 m = event.message
                 dead += pipeline.apply_message(m.topic, m.partition, m.offset, m.key, m.value)
             pipeline.flush()
-            await store.write_out()
             for letter in dead:
                 await send_dead(letter)
 
     @app.timer(SETTLE_EVERY_S)
     async def settle() -> None:
         pipeline.settle()
-        await store.write_out()
 
     @app.on_partitions_revoked.connect
     async def on_revoked(app_: faust.App, revoked: set, **kwargs: object) -> None:

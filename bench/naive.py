@@ -2,8 +2,7 @@
 
 - **naive** (default): one event per Kafka message, one state write per event. The same counting as
   a gospulse worker (the same validation, engine and state chunks in a changelogged Faust table)
-  without the two things that make the worker fast: contract batches and bulk, coalesced state
-  writes.
+  without the two things that make the worker fast: contract batches and coalesced state writes.
 - **floor** (``--floor``): the worker's own topics and batching (``take_events``), and nothing done
   with a message but decoding it: what Faust's message handling alone allows on this machine, the
   most any Faust worker could reach.
@@ -22,27 +21,10 @@ import time
 import faust
 import orjson
 
-from streams.app import StateTable
+from streams.app import StateTable, TableStore
 from streams.pipeline import Pipeline
 from streams.settings import WorkerSettings
 from streams.topics import Topics
-
-
-class TableSets:
-    """State writes the plain Faust way: ``table[key] = value``, one buffered changelog send each."""
-
-    def __init__(self, table: StateTable) -> None:
-        self.table = table
-
-    def get(self, key: str) -> bytes | None:
-        return self.table.get(key.encode())
-
-    def put(self, key: str, partition: int, value: bytes | None) -> None:
-        self.table.partition_of[key.split("|", 1)[0]] = partition
-        if value is None:
-            self.table.pop(key.encode(), None)
-        else:
-            self.table[key.encode()] = value
 
 
 def main() -> None:
@@ -70,7 +52,7 @@ def main() -> None:
     )
     table = StateTable(app, name="state", key_type=bytes, value_type=bytes, partitions=args.partitions)
     app.tables.add(table)
-    pipeline = Pipeline(TableSets(table))
+    pipeline = Pipeline(TableStore(table))
     events = app.topic(
         *topics.events, key_type=bytes, value_type=bytes, value_serializer="raw", key_serializer="raw"
     )

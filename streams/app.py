@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -37,84 +36,25 @@ class StateTable(faust.Table):
         return self.partition_of[bytes(key).decode().split("|", 1)[0]]
 
 
-#: Changelog records of one partition, in the order they were written: (key, value; None deletes).
-Records = list[tuple[bytes, bytes | None]]
-#: Sends one partition's records to the changelog (``batch_sender``; the agent test records them).
-ChangelogSender = Callable[[int, Records], Awaitable[None]]
-
-
 class TableStore:
-    """``streams.pipeline.ChunkStore`` over a ``StateTable``, writing its changelog in bulk.
+    """``streams.pipeline.ChunkStore`` over a ``StateTable``."""
 
-    A put lands in the table's store at once and is queued; ``write_out`` hands the queue to the
-    changelog sender, one batch per partition. Faust's own ``table[key] = value`` goes through its
-    producer buffer one record at a time, which was a third of a worker's CPU. The guarantee is the
-    same: Faust flushes the producer before it commits offsets, so the records sent after a batch
-    reach the changelog before the offsets that cover them are committed.
-    """
-
-    def __init__(self, table: StateTable, send: ChangelogSender) -> None:
+    def __init__(self, table: StateTable) -> None:
         self.table = table
-        self.send = send
-        self.unsent: dict[int, Records] = {}
 
     def get(self, key: str) -> bytes | None:
         return self.table.get(key.encode())
 
     def put(self, key: str, partition: int, value: bytes | None) -> None:
         self.table.partition_of[key.split("|", 1)[0]] = partition
-        raw = key.encode()
         if value is None:
-            self.table.data.pop(raw, None)
+            self.table.pop(key.encode(), None)
         else:
-            self.table.data[raw] = value
-        # a list, not a dict by key: a day key written after its core must stay after it
-        self.unsent.setdefault(partition, []).append((raw, value))
-
-    async def write_out(self) -> int:
-        """Send every record put since the last call; returns how many.
-
-        If a send fails, the records of this call are queued again ahead of newer ones, so the next
-        call sends them (a record sent twice is harmless: the changelog is compacted).
-        """
-        unsent, self.unsent = self.unsent, {}
-        try:
-            for partition, records in unsent.items():
-                await self.send(partition, records)
-        except BaseException:
-            for partition, records in unsent.items():
-                self.unsent[partition] = records + self.unsent.get(partition, [])
-            raise
-        return sum(map(len, unsent.values()))
+            self.table[key.encode()] = value
 
 
-def batch_sender(app: faust.App, table: StateTable) -> ChangelogSender:
-    """Send records through the app's own Kafka producer as whole record batches.
-
-    It must be the app's producer: that is the one Faust flushes before every offset commit.
-    """
-    topic = table.changelog_topic.get_topic_name()
-
-    async def send(partition: int, records: Records) -> None:
-        producer = app.producer._ensure_producer()  # type: ignore[attr-defined]  # Faust's aiokafka driver
-        batch = producer.create_batch()
-        for key, value in records:
-            if batch.append(key=key, value=value, timestamp=None) is None:  # full: send it, start anew
-                await producer.send_batch(batch, topic, partition=partition)
-                batch = producer.create_batch()
-                batch.append(key=key, value=value, timestamp=None)  # an empty batch takes any one record
-        await producer.send_batch(batch, topic, partition=partition)
-
-    return send
-
-
-def create_app(
-    settings: WorkerSettings, send: ChangelogSender | None = None
-) -> tuple[faust.App, TableStore, Pipeline]:
-    """The app, its state store, and the pipeline that the ingest agent drives.
-
-    ``send`` replaces the changelog sender (Faust's test context has no broker to send to).
-    """
+def create_app(settings: WorkerSettings) -> tuple[faust.App, StateTable, Pipeline]:
+    """The app, its state table, and the pipeline that the ingest agent drives."""
     bootstrap = settings.broker.removeprefix("kafka://").replace(";", ",")
     install_for_faust(bootstrap)  # recovery must read every changelog record (streams.highwater)
     app = faust.App(
@@ -144,8 +84,7 @@ def create_app(
     )
     app.tables.add(table)
     records: dict[bytes, bytes] = {}
-    store = TableStore(table, send or batch_sender(app, table))
-    pipeline = Pipeline(store, Engine(RecordsRegistry(records)))
+    pipeline = Pipeline(TableStore(table), Engine(RecordsRegistry(records)))
     feed = RegistryFeed(
         bootstrap,
         settings.topics.publics,
@@ -158,7 +97,7 @@ def create_app(
         await feed.run()
 
     _add_views(app, table, pipeline, feed, settings)
-    return app, store, pipeline
+    return app, table, pipeline
 
 
 def _add_views(

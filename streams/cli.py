@@ -614,8 +614,8 @@ def _run_worker(args: argparse.Namespace) -> int:
     from agents import ingest, serve
     from streams.app import create_app
 
-    app, store, pipeline = create_app(settings)
-    ingest.register(app, pipeline, store, settings)
+    app, _, pipeline = create_app(settings)
+    ingest.register(app, pipeline, settings)
     if settings.redis_url:
         import redis.asyncio
 
