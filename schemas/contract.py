@@ -14,7 +14,15 @@ PUBLIC_ID_PATTERN: Final = r"^(vk|ok|tg|max):[A-Za-z0-9_.-]{1,64}$"
 #: ``fullmatch`` so that a trailing newline never slips past ``$``.
 PUBLIC_ID_RE: Final = re.compile(r"(?:vk|ok|tg|max):[A-Za-z0-9_.-]{1,64}")
 
-EVENT_ID_MAX_CHARS: Final = 128
+#: Every id (``event_id``, ``post_id``, ``comment_id``, ``reply_to_comment_id``) is 1 to 128 characters.
+ID_MAX_CHARS: Final = 128
+EVENT_ID_MAX_CHARS: Final = ID_MAX_CHARS
+#: The largest integer any field may hold (2^53 - 1: exact in every JSON reader, v1.1).
+MAX_INTEGER: Final = 9_007_199_254_740_991
+#: A message value larger than this is bad input as a whole (v1.1).
+MAX_VALUE_BYTES: Final = 1 << 20
+#: How much of an oversize value its dead letter carries (its source offset locates the whole).
+DEAD_LETTER_CUT_BYTES: Final = 64 << 10
 #: 2000-01-01T00:00:00Z in epoch milliseconds: the earliest allowed ``occurred_at``.
 MIN_OCCURRED_AT: Final = 946_684_800_000
 #: How far ahead of the processor's clock an event may be before it is rejected.
@@ -39,6 +47,9 @@ KINDS: Final[dict[str, tuple[str, tuple[str, ...]]]] = {
     "subscription.left": (SUBSCRIPTIONS, ()),
     "subscribers.counted": (SUBSCRIPTIONS, ("count",)),
 }
+
+#: kind -> the topic family it travels on; a kind on another topic is bad input (v1.1).
+TOPIC_OF_KIND: Final = {kind: topic for kind, (topic, _) in KINDS.items()}
 
 AUTHORS: Final = ("citizen", "official")
 

@@ -17,9 +17,11 @@ import orjson
 from schemas.contract import (
     AUTHORS,
     BATCH_MAX_EVENTS,
-    EVENT_ID_MAX_CHARS,
+    ID_MAX_CHARS,
     KINDS,
     LEVELS,
+    MAX_INTEGER,
+    MAX_VALUE_BYTES,
     MIN_OCCURRED_AT,
     PUBLIC_ID_PATTERN,
     REGION_PATTERN,
@@ -35,13 +37,24 @@ HERE = Path(__file__).parent
 
 _INTEGER_NOTE = "Integers are JSON numbers without a fraction or exponent (1, never 1.0, 1e0 or true)."
 
+_ID: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": ID_MAX_CHARS}
 _FIELD_TYPES: dict[str, dict[str, Any]] = {
-    "post_id": {"type": "string"},
-    "comment_id": {"type": "string"},
-    "views": {"type": "integer", "minimum": 0, "description": "cumulative view count at occurred_at"},
-    "count": {"type": "integer", "minimum": 0, "description": "subscriber count at occurred_at"},
+    "post_id": _ID,
+    "comment_id": _ID,
+    "views": {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": MAX_INTEGER,
+        "description": "cumulative view count at occurred_at",
+    },
+    "count": {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": MAX_INTEGER,
+        "description": "subscriber count at occurred_at",
+    },
     "author": {"enum": list(AUTHORS)},
-    "reply_to_comment_id": {"type": ["string", "null"]},
+    "reply_to_comment_id": {"oneOf": [_ID, {"type": "null"}]},
 }
 _OPTIONAL = {"reply_to_comment_id"}
 
@@ -72,12 +85,13 @@ def event_schema() -> dict[str, Any]:
         "required": ["v", "event_id", "kind", "public_id", "occurred_at"],
         "properties": {
             "v": {"type": "integer", "const": VERSION},
-            "event_id": {"type": "string", "minLength": 1, "maxLength": EVENT_ID_MAX_CHARS},
+            "event_id": _ID,
             "kind": {"type": "string", "enum": list(KINDS)},
             "public_id": {"type": "string", "pattern": PUBLIC_ID_PATTERN},
             "occurred_at": {
                 "type": "integer",
                 "minimum": MIN_OCCURRED_AT,
+                "maximum": MAX_INTEGER,
                 "description": "event time, Unix epoch milliseconds, UTC; not before 2000-01-01",
             },
         },
@@ -93,7 +107,8 @@ def message_schema() -> dict[str, Any]:
         "description": (
             "One event, or a batch of 1 to 1000 events of the same public in log order; the message key is "
             "the public_id. JSON Schema cannot say 'the same public': the processor checks it. "
-            + _INTEGER_NOTE
+            f"The value is at most {MAX_VALUE_BYTES} bytes (1 MiB), and each kind travels on its own topic "
+            "(the $comment of each kind's rule names it); the processor checks both. " + _INTEGER_NOTE
         ),
         "oneOf": [
             {"$ref": EVENT_ID},

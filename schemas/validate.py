@@ -18,16 +18,19 @@ import orjson
 from schemas.contract import (
     AUTHORS,
     BATCH_MAX_EVENTS,
-    EVENT_ID_MAX_CHARS,
+    ID_MAX_CHARS,
     KINDS,
     LEVELS,
     MAX_CLOCK_SKEW_MS,
+    MAX_INTEGER,
+    MAX_VALUE_BYTES,
     MIN_OCCURRED_AT,
     PUBLIC_ID_PATTERN,
     PUBLIC_ID_RE,
     REGION_PATTERN,
     REGION_RE,
     THEMES,
+    TOPIC_OF_KIND,
     VERSION,
 )
 
@@ -85,20 +88,27 @@ def _want_string(ev: dict[str, Any], field: str) -> str | None:
     return None
 
 
+def _want_id(ev: dict[str, Any], field: str) -> str | None:
+    reason = _want_string(ev, field)
+    if reason is None and not 0 < len(ev[field]) <= ID_MAX_CHARS:
+        return f"field '{field}': must be 1 to {ID_MAX_CHARS} characters"
+    return reason
+
+
 def _want_count(ev: dict[str, Any], field: str) -> str | None:
     value = ev.get(field, _MISSING)
     if value is _MISSING:
         return f"missing field '{field}'"
     if type(value) is not int:
         return f"field '{field}': expected an integer, got {json_type(value)}"
-    if value < 0:
-        return f"field '{field}': must be >= 0"
+    if not 0 <= value <= MAX_INTEGER:
+        return f"field '{field}': must be 0 to {MAX_INTEGER} (2^53 - 1)"
     return None
 
 
 def _explain_extra(ev: dict[str, Any], field: str) -> str | None:
     if field in ("post_id", "comment_id"):
-        return _want_string(ev, field)
+        return _want_id(ev, field)
     if field in ("views", "count"):
         return _want_count(ev, field)
     if field == "author":
@@ -110,8 +120,12 @@ def _explain_extra(ev: dict[str, Any], field: str) -> str | None:
         return None
     if field == "reply_to_comment_id":
         value = ev.get(field)
-        if value is not None and type(value) is not str:
+        if value is None:
+            return None
+        if type(value) is not str:
             return f"field '{field}': expected a string or null, got {json_type(value)}"
+        if not 0 < len(value) <= ID_MAX_CHARS:
+            return f"field '{field}': must be 1 to {ID_MAX_CHARS} characters, or null"
         return None
     raise AssertionError(f"no rule for field {field!r}")  # pragma: no cover - contract/KINDS drift
 
@@ -130,11 +144,9 @@ def explain_event(ev: object, now_ms: int | None = None) -> str | None:
         return f"field 'v': expected an integer, got {json_type(v)}"
     if v != VERSION:
         return f"field 'v': must be {VERSION} (this processor speaks contract v{VERSION})"
-    reason = _want_string(ev, "event_id")
+    reason = _want_id(ev, "event_id")
     if reason:
         return reason
-    if not 0 < len(ev["event_id"]) <= EVENT_ID_MAX_CHARS:
-        return f"field 'event_id': must be 1 to {EVENT_ID_MAX_CHARS} characters"
     reason = _want_string(ev, "kind")
     if reason:
         return reason
@@ -152,6 +164,8 @@ def explain_event(ev: object, now_ms: int | None = None) -> str | None:
         return f"field 'occurred_at': expected an integer (epoch milliseconds), got {json_type(ts)}"
     if ts < MIN_OCCURRED_AT:
         return "field 'occurred_at': before 2000-01-01 (is it in seconds? it must be epoch milliseconds)"
+    if ts > MAX_INTEGER:
+        return f"field 'occurred_at': must be at most {MAX_INTEGER} (2^53 - 1)"
     if now_ms is not None and ts > now_ms + MAX_CLOCK_SKEW_MS:
         return "field 'occurred_at': more than 5 minutes ahead of the processor's clock"
     for field in KINDS[ev["kind"]][1]:
@@ -161,29 +175,33 @@ def explain_event(ev: object, now_ms: int | None = None) -> str | None:
     return None
 
 
+def _ok_id(value: object) -> bool:
+    return type(value) is str and 0 < len(value) <= ID_MAX_CHARS
+
+
 def _ok_post(ev: dict[str, Any]) -> bool:
-    return type(ev.get("post_id")) is str
+    return _ok_id(ev.get("post_id"))
 
 
 def _ok_metrics(ev: dict[str, Any]) -> bool:
     views = ev.get("views")
-    return type(ev.get("post_id")) is str and type(views) is int and views >= 0
+    return _ok_id(ev.get("post_id")) and type(views) is int and 0 <= views <= MAX_INTEGER
 
 
 def _ok_comment_created(ev: dict[str, Any]) -> bool:
     author = ev.get("author")
     reply = ev.get("reply_to_comment_id")
     return (
-        type(ev.get("post_id")) is str
-        and type(ev.get("comment_id")) is str
+        _ok_id(ev.get("post_id"))
+        and _ok_id(ev.get("comment_id"))
         and (author == "citizen" or author == "official")
         and type(author) is str
-        and (reply is None or type(reply) is str)
+        and (reply is None or _ok_id(reply))
     )
 
 
 def _ok_comment_deleted(ev: dict[str, Any]) -> bool:
-    return type(ev.get("post_id")) is str and type(ev.get("comment_id")) is str
+    return _ok_id(ev.get("post_id")) and _ok_id(ev.get("comment_id"))
 
 
 def _ok_nothing(ev: dict[str, Any]) -> bool:
@@ -192,7 +210,7 @@ def _ok_nothing(ev: dict[str, Any]) -> bool:
 
 def _ok_counted(ev: dict[str, Any]) -> bool:
     count = ev.get("count")
-    return type(count) is int and count >= 0
+    return type(count) is int and 0 <= count <= MAX_INTEGER
 
 
 _FAST_EXTRA: Final[dict[str, Callable[[dict[str, Any]], bool]]] = {
@@ -239,9 +257,10 @@ def check_event(
         and _type(v) is _int
         and v == VERSION
         and _type(event_id) is _str
-        and 0 < len(event_id) <= EVENT_ID_MAX_CHARS
+        and 0 < len(event_id) <= ID_MAX_CHARS
         and _type(ts) is _int
         and ts >= MIN_OCCURRED_AT
+        and ts <= MAX_INTEGER
         and (now_ms is None or ts <= now_ms + MAX_CLOCK_SKEW_MS)
         and _type(kind) is _str
         and _type(public_id) is _str
@@ -253,18 +272,30 @@ def check_event(
     return explain_event(ev, now_ms)
 
 
+def wrong_topic(kind: str, family: str) -> str | None:
+    """Why an event of ``kind`` may not travel on the ``family`` topic; ``None`` when it may."""
+    home = TOPIC_OF_KIND[kind]
+    if home == family:
+        return None
+    return f"field 'kind': {kind} travels on the {home} topic, not on {family} (contract §1)"
+
+
 def check_message(
-    value: object, key: str | None = None, now_ms: int | None = None
+    value: object, key: str | None = None, now_ms: int | None = None, family: str | None = None
 ) -> tuple[list[dict[str, Any]], list[Rejection]]:
     """Split a decoded message (one event or a batch) into good events and rejections.
 
     ``key`` is the Kafka message key; without one (a replay line) a batch's events must share the
-    public of its first good event. A batch's good events count even when others are rejected.
+    public of its first good event. ``family`` is the topic family the message came from (``posts``,
+    ``comments``, ``subscriptions``): an event of a kind that travels elsewhere is rejected. A batch's
+    good events count even when others are rejected.
     """
     if type(value) is dict:
         reason = check_event(value, now_ms)
         if reason is None and key is not None and value["public_id"] != key:
             reason = "field 'public_id': differs from the message key (events travel keyed by their public)"
+        if reason is None and family is not None:
+            reason = wrong_topic(value["kind"], family)
         if reason is None:
             return [value], []  # type: ignore[list-item]
         return [], [Rejection(reason)]
@@ -288,6 +319,8 @@ def check_message(
                     if key is not None
                     else "field 'public_id': differs from the rest of its batch (a batch is one public's)"
                 )
+        if reason is None and family is not None:
+            reason = wrong_topic(ev["kind"], family)
         if reason is None:
             good.append(ev)
         else:
@@ -296,14 +329,23 @@ def check_message(
 
 
 def decode_message(
-    raw: bytes, key: str | None = None, now_ms: int | None = None
+    raw: bytes, key: str | None = None, now_ms: int | None = None, family: str | None = None
 ) -> tuple[list[dict[str, Any]], list[Rejection]]:
-    """Decode raw message bytes (UTF-8 JSON) and check them; bytes that are not JSON are one rejection."""
+    """Decode raw message bytes (UTF-8 JSON) and check them (``check_message``); a value over
+    ``MAX_VALUE_BYTES`` or bytes that are not JSON are one rejection of the whole."""
+    if len(raw) > MAX_VALUE_BYTES:
+        return [], [Rejection(OVERSIZE_REASON)]
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         return [], [Rejection(not_json_reason(exc))]
-    return check_message(value, key, now_ms)
+    return check_message(value, key, now_ms, family)
+
+
+#: Why a value over ``MAX_VALUE_BYTES`` is rejected (its size travels beside, not in, the reason).
+OVERSIZE_REASON: Final = (
+    f"message value is larger than {MAX_VALUE_BYTES} bytes (1 MiB), the most a message may hold"
+)
 
 
 def not_json_reason(exc: orjson.JSONDecodeError) -> str:

@@ -84,7 +84,9 @@ def create_app(settings: WorkerSettings) -> tuple[faust.App, StateTable, Pipelin
     )
     app.tables.add(table)
     records: dict[bytes, bytes] = {}
-    pipeline = Pipeline(TableStore(table), Engine(RecordsRegistry(records)))
+    pipeline = Pipeline(
+        TableStore(table), Engine(RecordsRegistry(records)), families=settings.topics.families()
+    )
     feed = RegistryFeed(
         bootstrap,
         settings.topics.publics,

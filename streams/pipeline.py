@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from schemas.contract import DEAD_LETTER_CUT_BYTES
 from schemas.validate import decode_message
 from streams.codec import add_day, day_span, decode_core, encode_core, take_changed_days
 from streams.engine import Engine
@@ -31,7 +32,12 @@ class ChunkStore(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class DeadLetter:
-    """A rejected message (or one event of a batch, ``index``) and where it came from."""
+    """A rejected message (or one event of a batch, ``index``) and where it came from.
+
+    ``value`` is the original bytes, cut to their first ``DEAD_LETTER_CUT_BYTES`` when the message was
+    larger than a message may be (contract §1); ``size`` is then the full size, and the source topic,
+    partition and offset locate the whole. A key is cut the same way.
+    """
 
     value: bytes
     key: bytes | None
@@ -40,6 +46,23 @@ class DeadLetter:
     partition: int
     offset: int
     index: int | None
+    size: int | None = None
+
+    @classmethod
+    def of(
+        cls,
+        value: bytes,
+        key: bytes | None,
+        reason: str,
+        where: tuple[str, int, int],
+        index: int | None = None,
+    ) -> DeadLetter:
+        topic, partition, offset = where
+        cut = DEAD_LETTER_CUT_BYTES
+        size = len(value) if len(value) > cut else None
+        if key is not None and len(key) > cut:
+            key = key[:cut]
+        return cls(value[:cut] if size else value, key, reason, topic, partition, offset, index, size)
 
     def headers(self) -> list[tuple[str, bytes]]:
         out = [
@@ -50,6 +73,9 @@ class DeadLetter:
         ]
         if self.index is not None:
             out.append(("gospulse-batch-index", str(self.index).encode()))
+        if self.size is not None:
+            out.append(("gospulse-cut-at", str(len(self.value)).encode()))
+            out.append(("gospulse-value-bytes", str(self.size).encode()))
         return out
 
 
@@ -63,9 +89,16 @@ def day_key(public_id: str, day: int) -> str:
 
 class Pipeline:
     def __init__(
-        self, store: ChunkStore, engine: Engine | None = None, clock: Callable[[], int] | None = None
+        self,
+        store: ChunkStore,
+        engine: Engine | None = None,
+        clock: Callable[[], int] | None = None,
+        families: Mapping[str, str] | None = None,
     ):
+        """``families`` maps each event topic to its contract family (``Topics.families``), so that a
+        kind on the wrong topic is dead-lettered; without it, kinds are not checked against topics."""
         self.store = store
+        self.families = families or {}
         self.engine = engine if engine is not None else Engine()
         self.clock = clock or (lambda: time.time_ns() // 1_000_000)
         self._partition_of: dict[str, int] = {}
@@ -112,6 +145,7 @@ class Pipeline:
         self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes
     ) -> list[DeadLetter]:
         """Apply one Kafka message; returns what must go to the dead-letter topic."""
+        where = (topic, partition, offset)
         public_id: str | None
         try:
             public_id = key.decode() if key is not None else None
@@ -120,9 +154,9 @@ class Pipeline:
         if public_id is None:
             reason = "message key is missing or not UTF-8 (it must be the public_id)"
             self.rejected += 1
-            return [DeadLetter(value, key, reason, topic, partition, offset, None)]
-        good, rejections = decode_message(value, public_id, self.clock())
-        dead = [DeadLetter(value, key, r.reason, topic, partition, offset, r.index) for r in rejections]
+            return [DeadLetter.of(value, key, reason, where)]
+        good, rejections = decode_message(value, public_id, self.clock(), self.families.get(topic))
+        dead = [DeadLetter.of(value, key, r.reason, where, r.index) for r in rejections]
         self.rejected += len(dead)
         if good:
             self._partition_of[public_id] = partition

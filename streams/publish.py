@@ -14,8 +14,8 @@ from typing import Any
 
 import orjson
 
-from schemas.contract import BATCH_MAX_EVENTS
-from schemas.validate import check_message, explain_public, not_json_reason
+from schemas.contract import BATCH_MAX_EVENTS, MAX_VALUE_BYTES
+from schemas.validate import OVERSIZE_REASON, check_message, explain_public, not_json_reason
 from streams.badinput import BadTally
 from streams.topics import Topics
 
@@ -116,6 +116,9 @@ def publish_lines(
         report.lines = lineno
         if tick is not None and lineno % tick_every == 0:
             tick(report)
+        if len(line) > MAX_VALUE_BYTES:
+            report.bad.add(str(lineno), OVERSIZE_REASON)
+            continue
         try:
             value = orjson.loads(line)
         except orjson.JSONDecodeError as exc:

@@ -13,7 +13,8 @@ from typing import IO, Any
 
 import orjson
 
-from schemas.validate import check_event, check_message, not_json_reason
+from schemas.contract import MAX_VALUE_BYTES
+from schemas.validate import OVERSIZE_REASON, check_event, check_message, not_json_reason
 from streams.badinput import BadTally
 from streams.engine import Engine
 from streams.registry import PublicInfo, Registry, parse_record
@@ -94,6 +95,9 @@ def replay_lines(
             if lineno == next_tick:
                 tick(lineno)  # type: ignore[misc]
                 next_tick += tick_every
+            if len(line) > MAX_VALUE_BYTES:
+                _bad(report, strict, str(lineno), OVERSIZE_REASON)
+                continue
             try:
                 value = loads(line)
             except orjson.JSONDecodeError as exc:

@@ -21,6 +21,8 @@ TRACK_MS: Final = 30 * DAY_MS
 ANSWER_MS: Final = 30 * DAY_MS
 #: Duplicates must be caught while the first copy lies within this much of the newest event.
 DEDUP_MS: Final = 48 * HOUR_MS
+#: A year, the furthest ahead of the clock the API serves a table for.
+YEAR_MS: Final = 366 * DAY_MS
 #: Until the KPI profiles exist, a comment is overdue after a day (contract §2).
 DEFAULT_SLA_S: Final = 86_400
 
@@ -30,6 +32,8 @@ class TimeError(ValueError):
 
 
 _DIGITS = re.compile(r"-?\d+")
+#: More digits than any plausible epoch-millisecond time (year 33658 has 15): refused before ``int``.
+_MAX_DIGITS: Final = 16
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -37,6 +41,8 @@ def parse_instant(text: str) -> int:
     """Epoch milliseconds from ``1764201600000`` or ISO 8601 with a zone (``2026-11-27T00:00:00Z``)."""
     text = text.strip()
     if _DIGITS.fullmatch(text):
+        if len(text) > _MAX_DIGITS:
+            raise TimeError(f"{text[:20]!r}… has {len(text)} digits; epoch milliseconds have 13 today")
         ms = int(text)
         if ms < MIN_OCCURRED_AT:
             hint = " (it looks like seconds: multiply by 1000)" if ms >= MIN_OCCURRED_AT // 1000 else ""

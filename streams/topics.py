@@ -50,6 +50,10 @@ class Topics:
     def events(self) -> tuple[str, str, str]:
         return (self.posts, self.comments, self.subscriptions)
 
+    def families(self) -> dict[str, str]:
+        """Event topic name -> the contract's topic family (``posts``, ``comments``, ``subscriptions``)."""
+        return {self.prefix + family: family for family in (POSTS, COMMENTS, SUBSCRIPTIONS)}
+
     def for_kind(self, kind: str) -> str:
         """The topic an event kind travels on (contract §1)."""
         return self.prefix + KINDS[kind][0]

@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from schemas import check_event, check_message, decode_message, explain_event, explain_public
+from schemas.validate import OVERSIZE_REASON, Rejection
 from tests.logs import BASE, event
 
 GOOD = event("comment.created", BASE, post_id="p1", comment_id="c1", author="citizen")
@@ -49,7 +50,15 @@ def with_(**changes: object) -> dict:
         (with_(comment_id=7), "field 'comment_id': expected a string, got integer"),
         (with_(reply_to_comment_id=7), "field 'reply_to_comment_id': expected a string or null, got integer"),
         (with_(post_id=...), "missing field 'post_id'"),
-        (event("post.metrics", BASE, post_id="p", views=-1), "field 'views': must be >= 0"),
+        (event("post.metrics", BASE, post_id="p", views=-1), "field 'views': must be 0 to"),
+        # contract v1.1 bounds: no integer past 2^53 - 1, every id 1 to 128 characters
+        (event("post.metrics", BASE, post_id="p", views=2**53), "field 'views': must be 0 to"),
+        (event("subscribers.counted", BASE, count=2**64 - 1), "field 'count': must be 0 to"),
+        (with_(occurred_at=2**53), "field 'occurred_at': must be at most 9007199254740991"),
+        (with_(post_id="p" * 400_000), "field 'post_id': must be 1 to 128 characters"),
+        (with_(post_id=""), "field 'post_id': must be 1 to 128 characters"),
+        (with_(comment_id="c" * 129), "field 'comment_id': must be 1 to 128 characters"),
+        (with_(reply_to_comment_id=""), "field 'reply_to_comment_id': must be 1 to 128 characters, or null"),
         (
             event("post.metrics", BASE, post_id="p", views=False),
             "field 'views': expected an integer, got boolean",
@@ -167,3 +176,19 @@ def test_registry_records() -> None:
     )
     assert explain_public(dict(good, level="village")).startswith("field 'level': must be one of federal")
     assert explain_public(dict(good, region="Nizhny")).startswith("field 'region': not an ISO 3166-2 code")
+
+
+def test_a_kind_on_another_kinds_topic_is_rejected_and_the_rest_of_its_batch_counts() -> None:
+    comment = GOOD
+    reaction = event("reaction.added", BASE, post_id="p1", event_id="r1")
+    good, bad = check_message([reaction, comment], key=comment["public_id"], family="posts")
+    assert good == [reaction]
+    assert bad[0].index == 1
+    assert "comment.created travels on the comments topic, not on posts" in bad[0].reason
+    assert check_message(comment, family="comments") == ([comment], [])
+
+
+def test_a_value_over_one_mebibyte_is_one_rejection_whatever_it_holds() -> None:
+    raw = orjson.dumps([GOOD] * 1000) + b" " * (1 << 20)
+    assert decode_message(raw) == ([], [Rejection(OVERSIZE_REASON)])
+    assert decode_message(raw[: 1 << 20].rstrip())[0]  # at the bound it is read as usual

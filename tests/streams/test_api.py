@@ -34,3 +34,12 @@ def test_errors_say_why() -> None:
     assert status == 400 and "looks like seconds" in body["error"]
     status, body = public_table(pipeline, "vk:-1", str(BASE - 31 * DAY), BASE)
     assert status == 400 and "retention" in body["error"]
+
+
+def test_an_at_outside_2000_to_a_year_ahead_is_a_400_never_a_500() -> None:
+    pipeline = pipeline_with_one_public()
+    for at in (str(2**64), "9" * 5000, str(BASE + 400 * DAY), "-1", "1e30", "99999-01-01T00:00:00Z"):
+        status, body = public_table(pipeline, "vk:-1", at, BASE)
+        assert status == 400 and body["error"].startswith("at: "), (at[:30], body)
+    status, body = public_table(pipeline, "vk:-1", str(BASE + 300 * DAY), BASE)
+    assert status == 200  # ahead of the clock, within the year: the windows are empty, not an error

@@ -151,3 +151,26 @@ def test_settled_ids_are_swept_after_two_ticks() -> None:
     memory.settle()
     memory.sweep()
     assert memory.ids == {}
+
+
+def test_poison_values_are_dead_lettered_cut_to_64_kib_and_never_applied() -> None:
+    families = {"p.posts": "posts", "p.comments": "comments"}
+    pipeline = Pipeline(DictStore(), clock=lambda: BASE, families=families)
+    huge = orjson.dumps([event("reaction.added", BASE, post_id="p")]) + b" " * (1 << 20)
+    (letter,) = pipeline.apply_message("p.posts", 1, 5, b"vk:-1", huge)
+    assert letter.value == huge[: 64 << 10] and letter.size == len(huge)
+    headers = dict(letter.headers())
+    assert headers["gospulse-value-bytes"] == str(len(huge)).encode()
+    assert headers["gospulse-cut-at"] == b"65536" and b"1 MiB" in headers["gospulse-reason"]
+    comment = event("comment.created", BASE, post_id="p", comment_id="c", author="citizen")
+    (letter,) = pipeline.apply_message("p.posts", 1, 6, b"vk:-1", orjson.dumps(comment))
+    assert "travels on the comments topic" in letter.reason and letter.size is None
+    assert pipeline.apply_message("p.comments", 1, 7, b"vk:-1", orjson.dumps(comment)) == []
+    (letter,) = pipeline.apply_message("p.posts", 1, 8, b"k" * (1 << 20), b"{}")
+    assert len(letter.key) == 64 << 10  # a poison key is cut as a value is
+    long_post = event("post.published", BASE, post_id="p" * 400_000)
+    (letter,) = pipeline.apply_message("p.posts", 1, 9, b"vk:-1", orjson.dumps(long_post))
+    assert "must be 1 to 128" in letter.reason
+    big_count = event("subscribers.counted", BASE, count=2**64 - 1)
+    assert pipeline.apply_message("p.subscriptions", 1, 10, b"vk:-1", orjson.dumps(big_count))
+    assert pipeline.applied == 1 and pipeline.rejected == 5
