@@ -98,8 +98,8 @@ def worker_floor(log: Path) -> dict:
 
 
 def worker_replay(log: Path, registry_path: Path, at: int) -> dict:
-    from streams.codec import encode_all
     from streams.engine import Engine
+    from streams.layout import records_of
     from streams.registry import Registry
     from streams.replay import ReplayReport, load_registry, replay_lines
 
@@ -115,8 +115,7 @@ def worker_replay(log: Path, registry_path: Path, at: int) -> dict:
     seconds = time.perf_counter() - started
     sizes = []
     for state in engine.publics.values():
-        core, days = encode_all(state)
-        sizes.append(len(core) + sum(len(c) for c in days.values()))
+        sizes.append(sum(len(value) for _, value in records_of(state) if value is not None))
     sizes.sort()
     return {
         "seconds": seconds,

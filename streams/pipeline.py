@@ -2,8 +2,9 @@
 
 The Faust agent (``agents.ingest``) hands it messages and a chunk store (a changelogged Faust
 table); tests hand it a dict. Persisting is coalesced: ``flush`` writes each changed public once
-per batch of messages, and the agent calls it before the batch's offsets can be acknowledged, so a
-public's state reaches the changelog before the offsets that cover it are committed.
+per batch of messages, as ``streams.layout`` lays it out (records of bounded size, the root last),
+and the agent calls it before the batch's offsets can be acknowledged, so a public's state reaches
+the changelog before the offsets that cover it are committed.
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ from typing import Protocol
 
 from schemas.contract import DEAD_LETTER_CUT_BYTES
 from schemas.validate import decode_message
-from streams.codec import add_day, day_span, decode_core, encode_core, take_changed_days
 from streams.engine import Engine
+from streams.layout import ROOT_KEY, Layout, Limits, load, plan
 from streams.state import PublicState
 
 
 class ChunkStore(Protocol):
-    """Where state chunks live: key ``public_id`` for the core, ``public_id|day`` for a day."""
+    """Where state records live: key ``public_id`` for a root, ``public_id|…`` for its other records."""
 
     def get(self, key: str) -> bytes | None: ...
 
@@ -83,8 +84,8 @@ class DeadLetter:
 SETTLE_EVERY_S = 30.0
 
 
-def day_key(public_id: str, day: int) -> str:
-    return f"{public_id}|{day}"
+def record_key(public_id: str, suffix: str) -> str:
+    return public_id if suffix == ROOT_KEY else f"{public_id}|{suffix}"
 
 
 class Pipeline:
@@ -94,6 +95,7 @@ class Pipeline:
         engine: Engine | None = None,
         clock: Callable[[], int] | None = None,
         families: Mapping[str, str] | None = None,
+        limits: Limits | None = None,
     ):
         """``families`` maps each event topic to its contract family (``Topics.families``), so that a
         kind on the wrong topic is dead-lettered; without it, kinds are not checked against topics."""
@@ -101,13 +103,14 @@ class Pipeline:
         self.families = families or {}
         self.engine = engine if engine is not None else Engine()
         self.clock = clock or (lambda: time.time_ns() // 1_000_000)
+        self.limits = limits or Limits()
         self._partition_of: dict[str, int] = {}
         self._dirty: set[str] = set()
-        #: Day chunks carried only inside their public's core so far, not yet under their own keys.
-        self._unwritten: dict[str, dict[int, bytes | None]] = {}
+        #: Where each held public's pages are (``streams.layout``).
+        self._layouts: dict[str, Layout] = {}
         #: Publics written since the serving layer last took them (see ``take_unserved``).
         self._unserved: set[str] = set()
-        #: The core bytes this worker last wrote per public: if the store holds another object, a
+        #: The root bytes this worker last wrote per public: if the store holds another object, a
         #: rebalance gave the public to another worker in between and the memory copy is stale.
         self._written: dict[str, bytes] = {}
         self.applied = 0
@@ -118,27 +121,21 @@ class Pipeline:
         """The public's state: the one in memory while the store still holds what this worker last
         wrote for it, else loaded from the store (after a start, or after another worker owned it)."""
         st = self.engine.publics.get(public_id)
-        core = self.store.get(public_id)
-        if st is not None and core is self._written.get(public_id):
+        root = self.store.get(public_id)
+        if st is not None and root is self._written.get(public_id):
             return st
         self.engine.publics.pop(public_id, None)
-        self._unwritten.pop(public_id, None)  # another worker's cores carry the current days now
-        if core is None:
+        if root is None:
             st = self.engine.state(public_id)
-            for memory in st.memories:
-                memory.hold_unsettled()
-            return st
-        st, embedded = decode_core(public_id, core)
+            layout = Layout()
+        else:
+            st, layout = load(public_id, root, self.store.get)
+            self.engine.publics[public_id] = st
+            self._written[public_id] = root
+        st.track_changes()
         for memory in st.memories:
             memory.hold_unsettled()
-        for day in day_span(st):
-            if day in embedded:
-                continue  # the core carries this day's newest version
-            chunk = self.store.get(day_key(public_id, day))
-            if chunk is not None:
-                add_day(st, chunk)
-        self.engine.publics[public_id] = st
-        self._written[public_id] = core
+        self._layouts[public_id] = layout
         return st
 
     def apply_message(
@@ -167,42 +164,23 @@ class Pipeline:
         return dead
 
     def flush(self) -> int:
-        """Write the core of every public touched since the last flush; returns how many chunks.
+        """Write every public touched since the last flush; returns how many records.
 
-        A core carries inside it every day chunk changed since that day was last written under its
-        own key, so one write per public makes the flush whole: a crash part-way leaves each public
-        either wholly before or wholly after it. The days' own keys are written later, in bulk, by
-        ``write_days`` (their newest versions are in the cores meanwhile).
+        Each public's changed pages go first and its root last (``streams.layout``), so a crash
+        part-way leaves each public either wholly before or wholly after the flush.
         """
+        records = 0
         for public_id in self._dirty:
             st = self.engine.publics[public_id]
             partition = self._partition_of[public_id]
-            unwritten = self._unwritten.setdefault(public_id, {})
-            unwritten.update(take_changed_days(st))
-            core = encode_core(st, unwritten)
-            self.store.put(public_id, partition, core)
-            self._written[public_id] = core
-        written = len(self._dirty)
+            root, writes = plan(st, self._layouts[public_id], self.limits)
+            for suffix, value in writes:
+                self.store.put(record_key(public_id, suffix), partition, value)
+            self._written[public_id] = root
+            records += len(writes)
         self._unserved |= self._dirty
         self._dirty.clear()
-        return written
-
-    def write_days(self) -> int:
-        """Write the day chunks the cores carry under their own keys; returns how many.
-
-        Cores written after this no longer carry them, which keeps cores small. Until then a reader
-        of the store takes the cores' copies, which are the newest (``streams.codec.decode``).
-        """
-        written = 0
-        for public_id, days in self._unwritten.items():
-            if self.store.get(public_id) is not self._written.get(public_id):
-                continue  # another worker has written this public since: these days may be stale
-            partition = self._partition_of[public_id]
-            for day, chunk in days.items():
-                self.store.put(day_key(public_id, day), partition, chunk)
-            written += len(days)
-        self._unwritten.clear()
-        return written
+        return records
 
     def take_unserved(self) -> list[str]:
         """The publics whose state changed since the last call, for the serving layer to refresh."""
@@ -216,11 +194,10 @@ class Pipeline:
 
     def settle(self) -> None:
         """A periodic tick (every ``SETTLE_EVERY_S``): ids older than two ticks are surely committed
-        and become sweepable (see ``streams.state.IdMemory``); the cores' day chunks get their keys."""
+        and become sweepable (see ``streams.state.IdMemory``)."""
         for st in self.engine.publics.values():
             for memory in st.memories:
                 memory.settle()
-        self.write_days()
 
     def held(self) -> Mapping[str, int]:
         """The publics this worker has applied events of since it got their partition, by partition."""
@@ -234,5 +211,5 @@ class Pipeline:
             del self._partition_of[public_id]
             self._dirty.discard(public_id)
             self._unserved.discard(public_id)
-            self._unwritten.pop(public_id, None)  # the cores in the store still carry these days
+            self._layouts.pop(public_id, None)
             self._written.pop(public_id, None)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from hashlib import blake2b
+from math import ceil, log
 from typing import Any, Final
 
 from schemas.contract import COMMENTS, KINDS, POSTS, SUBSCRIPTIONS
@@ -41,6 +42,9 @@ STALE_MS: Final = max(ANSWER_MS, TRACK_MS) + LATENESS_MS
 #: Retention sweeps run when the oldest kept hour falls this far behind the 30-day window.
 SWEEP_EVERY_HOURS: Final = 72
 
+#: An hour's response latencies are kept exactly up to this many; past it, as a ``LatencySketch``.
+EXACT_LATENCIES: Final = 256
+
 
 Event = dict[str, Any]
 
@@ -62,9 +66,12 @@ class PublicState:
         "posts",
         "public_id",
         "restored",
+        "sketches",
         "subs_at",
         "subs_count",
         "subs_delta",
+        "touched_pending",
+        "touched_posts",
     )
 
     def __init__(self, public_id: str) -> None:
@@ -75,8 +82,10 @@ class PublicState:
         self.housekeep_at = -1
         #: hour -> counters, see the slot constants.
         self.hours: dict[int, list[int]] = {}
-        #: hour of the reply -> response latencies in ms.
+        #: hour of the reply -> response latencies in ms, while the hour has at most ``EXACT_LATENCIES``.
         self.latencies: dict[int, list[int]] = {}
+        #: hour of the reply -> its latencies as a sketch, once there were more (a busy public's hour).
+        self.sketches: dict[int, LatencySketch] = {}
         #: No hour below this is held in ``hours`` or ``latencies``; set by the first sweep.
         self.oldest_hour = -(1 << 40)
         #: post_id -> post record, see the ``P_`` slots.
@@ -96,6 +105,15 @@ class PublicState:
         self.dirty_days: set[int] = set()
         #: Days whose hours retention dropped since the codec last took the changes.
         self.dropped_days: set[int] = set()
+        #: post_ids and comment_ids whose entry changed since the codec last took the changes; ``None``
+        #: where nothing persists the state (offline replay), so that nothing is collected for nobody.
+        self.touched_posts: set[str] | None = None
+        self.touched_pending: set[str] | None = None
+
+    def track_changes(self) -> None:
+        """Remember which posts and pending comments change, so a paged write rewrites only their pages."""
+        self.touched_posts = set()
+        self.touched_pending = set()
 
     def apply(self, ev: Event) -> bool:
         """Apply one validated event; ``False`` when it is a duplicate and so changes nothing."""
@@ -154,11 +172,12 @@ class PublicState:
     def drop_stale(self, first_hour: int) -> None:
         """Forget hours no window reaches and posts and comments past every horizon (§3)."""
         old: Iterable[int] = range(self.oldest_hour, first_hour)
-        if first_hour - self.oldest_hour > len(self.hours) + len(self.latencies):
-            old = [h for h in (*self.hours, *self.latencies) if h < first_hour]
+        if first_hour - self.oldest_hour > len(self.hours) + len(self.latencies) + len(self.sketches):
+            old = [h for h in (*self.hours, *self.latencies, *self.sketches) if h < first_hour]
         for hour in old:
             dropped = self.hours.pop(hour, None) is not None
             dropped = self.latencies.pop(hour, None) is not None or dropped
+            dropped = self.sketches.pop(hour, None) is not None or dropped
             if dropped:
                 self.dropped_days.add(hour // HOURS_PER_DAY)
         self.oldest_hour = first_hour
@@ -166,9 +185,25 @@ class PublicState:
         stale = [pid for pid, rec in self.posts.items() if rec[P_TOUCH] < horizon]
         for pid in stale:
             del self.posts[pid]
+        if stale and self.touched_posts is not None:
+            self.touched_posts.update(stale)
         stale = [cid for cid, asked in self.pending.items() if asked < horizon]
         for cid in stale:
             del self.pending[cid]
+        if stale and self.touched_pending is not None:
+            self.touched_pending.update(stale)
+
+    def add_latency(self, hour: int, latency_ms: int) -> None:
+        """Record a response in its reply's hour: exactly while the hour is small, else in its sketch."""
+        sketch = self.sketches.get(hour)
+        if sketch is not None:
+            sketch.add(latency_ms)
+            return
+        values = self.latencies.setdefault(hour, [])
+        values.append(latency_ms)
+        if len(values) > EXACT_LATENCIES:
+            self.sketches[hour] = LatencySketch.of(values)
+            del self.latencies[hour]
 
     def counters(self, ts: int) -> list[int] | None:
         """The counters of ``ts``'s hour, created on first use; ``None`` if no window can reach it."""
@@ -180,6 +215,49 @@ class PublicState:
             counters = self.hours[hour] = [0] * SLOTS
         self.dirty_days.add(hour // HOURS_PER_DAY)
         return counters
+
+
+class LatencySketch:
+    """An hour's response latencies past ``EXACT_LATENCIES``: exact count and sum, and a log-bucketed
+    histogram for the percentile, so that a busy hour's size is bounded whatever its traffic.
+
+    Bucket ``i`` holds the latencies in ``(GAMMA^(i-1), GAMMA^i]`` ms (bucket -1: zero); its
+    representative value is within ``(GAMMA - 1) / (GAMMA + 1)`` (0.5 %) of each of them, inside the
+    contract's 1 % for ``response_p90_s_W``; the mean stays exact.
+    """
+
+    __slots__ = ("buckets", "count", "total")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.total = 0
+        self.buckets: dict[int, int] = {}
+
+    @classmethod
+    def of(cls, values: Iterable[int]) -> LatencySketch:
+        sketch = cls()
+        for value in values:
+            sketch.add(value)
+        return sketch
+
+    def add(self, latency_ms: int) -> None:
+        self.count += 1
+        self.total += latency_ms
+        bucket = bucket_of(latency_ms)
+        self.buckets[bucket] = self.buckets.get(bucket, 0) + 1
+
+
+GAMMA: Final = 1.01
+_LOG_GAMMA: Final = log(GAMMA)
+
+
+def bucket_of(latency_ms: int) -> int:
+    return -1 if latency_ms <= 0 else ceil(log(latency_ms) / _LOG_GAMMA)
+
+
+def bucket_value(bucket: int) -> float:
+    """The value a bucket stands for, in ms: within 0.5 % of every latency it holds."""
+    return 0.0 if bucket < 0 else 2 * GAMMA**bucket / (GAMMA + 1)
 
 
 class IdMemory:
@@ -199,12 +277,15 @@ class IdMemory:
 
     __slots__ = (
         "digests",
+        "digests_serialized",
         "digests_settled",
-        "encoded",
-        "encoded_digests",
+        "epoch",
         "ids",
         "newest",
+        "page_counts",
+        "pages",
         "pending",
+        "serialized",
         "settled",
         "swept_at",
     )
@@ -220,10 +301,15 @@ class IdMemory:
         #: How many were present at the last ``settle``: they become sweepable at the next one.
         self.pending = 0
         self.digests_settled = True
-        #: ``streams.codec``'s serialized ids, kept between flushes: ``[how many of ids, bytes]``.
-        #: Ids only ever get appended between sweeps, so each is serialized once, not once per flush.
-        self.encoded: list[Any] | None = None
-        self.encoded_digests: bytes | None = None
+        # ``streams.codec``'s serialized entries (digests first, then ids in arrival order), kept between
+        # flushes in pages of a bounded number of entries. Entries only get appended between sweeps, so
+        # each is serialized once and only the last page changes; a sweep starts a new ``epoch``.
+        self.pages: list[bytearray] = []
+        self.page_counts: list[int] = []
+        #: How many of ``ids`` (in insertion order) the pages hold; whether they hold the digests.
+        self.serialized = 0
+        self.digests_serialized = False
+        self.epoch = 0
 
     def hold_unsettled(self) -> None:
         self.settled = 0
@@ -250,7 +336,11 @@ class IdMemory:
         if self.digests is not None and self.digests_settled:
             self.digests = {d: ts for d, ts in self.digests.items() if ts >= keep} or None
         self.swept_at = self.newest
-        self.encoded = self.encoded_digests = None  # serialized relative to swept_at
+        # serialized relative to swept_at, and the sweep took entries out of the middle: start again
+        self.pages, self.page_counts = [], []
+        self.serialized = 0
+        self.digests_serialized = False
+        self.epoch += 1
 
     def __len__(self) -> int:
         return len(self.ids) + len(self.digests or ())
@@ -263,9 +353,12 @@ def digest(event_id: str) -> bytes:
 
 def _post_published(st: PublicState, ev: Event, ts: int) -> None:
     hour = ts // HOUR_MS
-    rec = st.posts.get(ev["post_id"])
+    post_id = ev["post_id"]
+    if st.touched_posts is not None:
+        st.touched_posts.add(post_id)
+    rec = st.posts.get(post_id)
     if rec is None:
-        st.posts[ev["post_id"]] = [[hour], ts, False, 0, ts]
+        st.posts[post_id] = [[hour], ts, False, 0, ts]
     else:
         if hour not in rec[P_HOURS]:
             rec[P_HOURS].append(hour)
@@ -278,9 +371,12 @@ def _post_published(st: PublicState, ev: Event, ts: int) -> None:
 
 
 def _post_deleted(st: PublicState, ev: Event, ts: int) -> None:
-    rec = st.posts.get(ev["post_id"])
+    post_id = ev["post_id"]
+    if st.touched_posts is not None:
+        st.touched_posts.add(post_id)
+    rec = st.posts.get(post_id)
     if rec is None:
-        st.posts[ev["post_id"]] = [[], -1, True, 0, ts]
+        st.posts[post_id] = [[], -1, True, 0, ts]
     else:
         rec[P_DELETED] = True
         if ts > rec[P_TOUCH]:
@@ -294,6 +390,8 @@ def _post_metrics(st: PublicState, ev: Event, ts: int) -> None:
     delta = ev["views"] - rec[P_VIEWS]
     if delta > 0:
         rec[P_VIEWS] = ev["views"]
+        if st.touched_posts is not None:
+            st.touched_posts.add(ev["post_id"])
         counters = st.counters(ts)
         if counters is not None:
             counters[VIEWS] += delta
@@ -323,6 +421,8 @@ def _comment_created(st: PublicState, ev: Event, ts: int) -> None:
         if counters is not None:
             counters[CITIZEN] += 1
         st.pending[ev["comment_id"]] = ts
+        if st.touched_pending is not None:
+            st.touched_pending.add(ev["comment_id"])
         return
     if counters is not None:
         counters[OFFICIAL] += 1
@@ -333,12 +433,15 @@ def _comment_created(st: PublicState, ev: Event, ts: int) -> None:
     if asked is None or ts - asked > ANSWER_MS:
         return  # a reply to an answered, deleted, unknown or too old comment changes nothing
     del st.pending[replied]
+    if st.touched_pending is not None:
+        st.touched_pending.add(replied)
     if counters is not None:  # the reply's hour is within reach of the windows
-        st.latencies.setdefault(ts // HOUR_MS, []).append(max(0, ts - asked))
+        st.add_latency(ts // HOUR_MS, max(0, ts - asked))
 
 
 def _comment_deleted(st: PublicState, ev: Event, ts: int) -> None:
-    st.pending.pop(ev["comment_id"], None)
+    if st.pending.pop(ev["comment_id"], None) is not None and st.touched_pending is not None:
+        st.touched_pending.add(ev["comment_id"])
 
 
 def _subscription_joined(st: PublicState, ev: Event, ts: int) -> None:

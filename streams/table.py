@@ -16,7 +16,10 @@ from streams.state import (
     REPOSTS,
     SLOTS,
     VIEWS,
+    LatencySketch,
     PublicState,
+    bucket_of,
+    bucket_value,
 )
 from streams.timebase import ANSWER_MS, DEFAULT_SLA_S, HOUR_MS, SECOND_MS, WINDOWS
 
@@ -54,6 +57,24 @@ def nearest_rank(sorted_values: list[int], percent: int) -> int:
     return sorted_values[rank - 1]
 
 
+def sketched_p90(exact: list[int], sketches: list[LatencySketch]) -> float:
+    """The nearest-rank p90 (ms) of exact latencies and sketches together, within the sketch's 0.5 %."""
+    counts: dict[int, int] = {}
+    for sketch in sketches:
+        for bucket, n in sketch.buckets.items():
+            counts[bucket] = counts.get(bucket, 0) + n
+    for value in exact:
+        bucket = bucket_of(value)
+        counts[bucket] = counts.get(bucket, 0) + 1
+    rank = (90 * sum(counts.values()) + 99) // 100
+    seen = 0
+    for bucket in sorted(counts):
+        seen += counts[bucket]
+        if seen >= rank:
+            return bucket_value(bucket)
+    raise AssertionError("rank beyond the count")  # pragma: no cover
+
+
 def snapshot(
     st: PublicState,
     at: int,
@@ -66,10 +87,12 @@ def snapshot(
     in_reach = [(hour, counters) for hour, counters in st.hours.items() if lows[-1] <= hour <= top]
     sums: list[list[int]] = []
     lats: list[list[int]] = []
+    sketched: list[list[LatencySketch]] = []
     for low in lows:
         picked = [counters for hour, counters in in_reach if hour >= low]
         sums.append([sum(column) for column in zip(*picked, strict=True)] if picked else [0] * SLOTS)
         lats.append([v for hour, values in st.latencies.items() if low <= hour <= top for v in values])
+        sketched.append([s for hour, s in st.sketches.items() if low <= hour <= top] if st.sketches else [])
     posts = [0] * len(WINDOWS)
     for rec in st.posts.values():
         if rec[P_DELETED]:
@@ -88,14 +111,19 @@ def snapshot(
     for name, slot in COUNTER_FIELDS:
         for w, suffix in enumerate(suffixes):
             out[f"{name}_{suffix}"] = sums[w][slot]
+    answered = [len(lats[w]) + sum(s.count for s in sketched[w]) for w in range(len(WINDOWS))]
     for w, suffix in enumerate(suffixes):
-        out[f"answered_{suffix}"] = len(lats[w])
+        out[f"answered_{suffix}"] = answered[w]
     for w, suffix in enumerate(suffixes):
-        values = lats[w]
-        out[f"response_mean_s_{suffix}"] = sum(values) / len(values) / SECOND_MS if values else None
+        total = sum(lats[w]) + sum(s.total for s in sketched[w])
+        out[f"response_mean_s_{suffix}"] = total / answered[w] / SECOND_MS if answered[w] else None
     for w, suffix in enumerate(suffixes):
-        values = sorted(lats[w])
-        out[f"response_p90_s_{suffix}"] = nearest_rank(values, 90) / SECOND_MS if values else None
+        if sketched[w]:
+            p90: float | None = sketched_p90(lats[w], sketched[w]) / SECOND_MS
+        else:
+            values = sorted(lats[w])
+            p90 = nearest_rank(values, 90) / SECOND_MS if values else None
+        out[f"response_p90_s_{suffix}"] = p90
 
     fresh_after = at - ANSWER_MS
     overdue_before = at - sla_s * SECOND_MS

@@ -10,7 +10,7 @@ import pytest
 
 from agents import ingest
 from streams.app import create_app
-from streams.codec import decode
+from streams.layout import decode
 from streams.pipeline import DeadLetter
 from streams.settings import WorkerSettings
 from streams.table import snapshot
@@ -52,6 +52,6 @@ def test_good_events_reach_the_state_and_bad_ones_the_dead_letters(wired: tuple)
     assert (pipeline.applied, pipeline.rejected) == (3, 1)
     assert pipeline.engine.table("vk:-7", now)["reactions_24h"] == 3
     # the batch's state was written to the changelogged table, where a restarted worker finds it
-    restored = decode("vk:-7", table[b"vk:-7"], [])
+    restored = decode("vk:-7", {k.decode(): v for k, v in table.items()})
     assert snapshot(restored, now)["reactions_24h"] == 3
     assert [(d.value, d.key, d.reason.split(":")[0]) for d in dead] == [(b"{broken", b"vk:-7", "not JSON")]

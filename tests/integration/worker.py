@@ -14,7 +14,7 @@ from typing import Any
 from kafka import KafkaConsumer, TopicPartition
 
 from streams.broker import EmbeddedBroker, free_port
-from streams.codec import decode
+from streams.layout import decode
 from streams.table import snapshot
 
 GOSPULSE = Path(sys.executable).parent / "gospulse"
@@ -110,15 +110,14 @@ def read_topic(broker: EmbeddedBroker, topic: str) -> list[Any]:
 
 def tables_from_changelog(broker: EmbeddedBroker, app_id: str, at: int) -> list[dict[str, Any]]:
     """Rebuild every public's table from what the workers wrote to the state changelog."""
-    latest: dict[str, bytes | None] = {}
+    latest: dict[str, bytes] = {}
     for record in read_topic(broker, f"{app_id}-state-changelog"):
-        latest[record.key.decode()] = record.value
-    cores = {k: v for k, v in latest.items() if "|" not in k and v is not None}
-    tables = []
-    for public_id in sorted(cores):
-        days = [v for k, v in latest.items() if k.startswith(public_id + "|") and v is not None]
-        tables.append(snapshot(decode(public_id, cores[public_id], days), at))
-    return tables
+        if record.value is None:
+            latest.pop(record.key.decode(), None)
+        else:
+            latest[record.key.decode()] = record.value
+    roots = sorted(k for k in latest if "|" not in k)
+    return [snapshot(decode(public_id, latest), at) for public_id in roots]
 
 
 def eventually(check: Callable[[], Any], timeout_s: float = 90, every_s: float = 1.0) -> Any:
