@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 import faust
 
+from streams.delivery import DeliveryGuard
 from streams.pipeline import SETTLE_EVERY_S, DeadLetter, Pipeline
 from streams.settings import WorkerSettings
 
@@ -17,11 +18,14 @@ def register(
     app: faust.App,
     pipeline: Pipeline,
     settings: WorkerSettings,
-    send_dead: Callable[[DeadLetter], Awaitable[object]] | None = None,
+    guard: DeliveryGuard,
+    send_dead: Callable[[DeadLetter], object] | None = None,
 ) -> faust.types.AgentT:
     """Wire the ingest agent, its settle timer and revocation hook into ``app``; returns the agent.
 
-    ``send_dead`` replaces the dead-letter topic (Faust's test context has no broker to send to).
+    ``guard`` tracks every dead letter as it does state records, so no offset is committed before
+    the dead letters of its batch are written. ``send_dead`` replaces the dead-letter topic (Faust's
+    test context has no broker to send to).
     """
     topics = settings.topics
     events = app.topic(
@@ -43,21 +47,31 @@ def register(
 
     if send_dead is None:
 
-        async def send_dead(letter: DeadLetter) -> object:
-            return await dead_letter.send(key=letter.key, value=letter.value, headers=letter.headers())
+        def send_dead(letter: DeadLetter) -> object:
+            future = dead_letter.send_soon(key=letter.key, value=letter.value, headers=letter.headers())
+            where = f"{letter.topic}/{letter.partition}@{letter.offset}"
+            guard.track(future, f"dead letter of {where}")
+            return future
 
     @app.agent(events, name="ingest")
     async def ingest(stream: faust.StreamT) -> None:
-        # take_events acks a batch only after this body has finished with it, and Faust flushes the
-        # producer before committing offsets: chunks written here reach the changelog first.
+        # The body never awaits: a batch is applied, and its state records and dead letters are
+        # queued, before take_events can acknowledge it, and the guard holds every commit until
+        # they are written. take_events acknowledges a batch however the body ends, so a body
+        # that fails must stop the worker before a commit can follow.
         async for batch in stream.take_events(settings.batch_messages, within=settings.batch_within_s):
-            dead = []
-            for event in batch:
-                m = event.message
-                dead += pipeline.apply_message(m.topic, m.partition, m.offset, m.key, m.value)
-            pipeline.flush()
-            for letter in dead:
-                await send_dead(letter)
+            try:
+                dead = []
+                for event in batch:
+                    m = event.message
+                    dead += pipeline.apply_message(m.topic, m.partition, m.offset, m.key, m.value)
+                pipeline.flush()
+                for letter in dead:
+                    send_dead(letter)
+            except Exception as exc:
+                log.exception("ingest failed on a batch of %d messages", len(batch))
+                guard.fail(f"a batch could not be applied and written ({exc!r})")
+                raise
 
     @app.timer(SETTLE_EVERY_S)
     async def settle() -> None:

@@ -11,8 +11,10 @@ from yarl import URL
 
 from schemas.validate import valid_public_id
 from streams.api import public_table
+from streams.delivery import DeliveryGuard
 from streams.engine import Engine
 from streams.highwater import install_for_faust
+from streams.layout import Limits
 from streams.pipeline import Pipeline
 from streams.registry import RecordsRegistry
 from streams.registry_feed import RegistryFeed
@@ -21,19 +23,26 @@ from streams.settings import WorkerSettings
 
 
 class StateTable(faust.Table):
-    """State chunks (bytes) keyed by the UTF-8 bytes of ``public_id`` or ``public_id|day``.
+    """State records (bytes, ``streams.layout``) keyed by the UTF-8 bytes of ``public_id`` or ``public_id|…``.
 
-    A chunk's changelog partition is its public's source partition, taken from the message that
+    A record's changelog partition is its public's source partition, taken from the message that
     changed it: the agent writes after a batch, outside Faust's per-event context, and the public's
-    partition is what recovery needs to give the chunk back to the worker that owns the public.
+    partition is what recovery needs to give the record back to the worker that owns the public.
+    Every changelog send is tracked by the guard, so no offset is committed before it is written.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, guard: DeliveryGuard, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.partition_of: dict[str, int] = {}
+        self.guard = guard
 
     def partition_for_key(self, key: Any) -> int | None:
         return self.partition_of[bytes(key).decode().split("|", 1)[0]]
+
+    def send_changelog(self, partition: int | None, key: Any, value: Any, *args: Any, **kwargs: Any) -> Any:
+        future = super().send_changelog(partition, key, value, *args, **kwargs)
+        self.guard.track(future, f"state record {bytes(key).decode()!r}")
+        return future
 
 
 class TableStore:
@@ -53,8 +62,14 @@ class TableStore:
             self.table[key.encode()] = value
 
 
-def create_app(settings: WorkerSettings) -> tuple[faust.App, StateTable, Pipeline]:
-    """The app, its state table, and the pipeline that the ingest agent drives."""
+def create_app(
+    settings: WorkerSettings, guard: DeliveryGuard | None = None
+) -> tuple[faust.App, StateTable, Pipeline]:
+    """The app, its state table, and the pipeline that the ingest agent drives.
+
+    ``guard`` (default: one that stops the process) holds every commit until the records before it
+    are written (``streams.delivery``).
+    """
     bootstrap = settings.broker.removeprefix("kafka://").replace(";", ",")
     install_for_faust(bootstrap)  # recovery must read every changelog record (streams.highwater)
     app = faust.App(
@@ -74,8 +89,11 @@ def create_app(settings: WorkerSettings) -> tuple[faust.App, StateTable, Pipelin
         web_port=settings.web_port,
         web_enabled=True,
     )
+    guard = guard or DeliveryGuard(settings.delivery_timeout_s)
+    app.producer.flush = guard.before(app.producer.flush)  # type: ignore[method-assign]
     table = StateTable(
         app,
+        guard=guard,
         name="state",
         key_type=bytes,  # raw UTF-8 keys, so any Kafka tool reads the changelog as written
         value_type=bytes,
@@ -85,7 +103,10 @@ def create_app(settings: WorkerSettings) -> tuple[faust.App, StateTable, Pipelin
     app.tables.add(table)
     records: dict[bytes, bytes] = {}
     pipeline = Pipeline(
-        TableStore(table), Engine(RecordsRegistry(records)), families=settings.topics.families()
+        TableStore(table),
+        Engine(RecordsRegistry(records)),
+        families=settings.topics.families(),
+        limits=Limits(settings.max_record_bytes),
     )
     feed = RegistryFeed(
         bootstrap,

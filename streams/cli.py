@@ -251,6 +251,12 @@ def _build_parser() -> argparse.ArgumentParser:
         help="most messages applied per state write (env GOSPULSE_BATCH_MESSAGES)",
     )
     worker.add_argument(
+        "--max-record-bytes",
+        metavar="BYTES",
+        help="largest state record written to the changelog, whatever a public's traffic; keep it well "
+        "below the broker's message.max.bytes (env GOSPULSE_MAX_RECORD_BYTES; default 262144)",
+    )
+    worker.add_argument(
         "--redis",
         metavar="URL",
         help="push every changed public's table to this Redis every 5 s, e.g. redis://127.0.0.1:6379/0 "
@@ -614,8 +620,8 @@ def _run_worker(args: argparse.Namespace) -> int:
     from agents import ingest, serve
     from streams.app import create_app
 
-    app, _, pipeline = create_app(settings)
-    ingest.register(app, pipeline, settings)
+    app, table, pipeline = create_app(settings)
+    ingest.register(app, pipeline, settings, table.guard)
     if settings.redis_url:
         import redis.asyncio
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from streams.layout import DEFAULT_RECORD_BYTES
 from streams.topics import DEFAULT_PREFIX, Topics
 
 
@@ -37,6 +38,10 @@ class WorkerSettings:
     commit_interval_s: float = 2.0
     #: Where the current tables are pushed for readers (``streams.serving``); None: nowhere.
     redis_url: str | None = None
+    #: No state record is larger (``streams.layout``); far below the broker's message limit.
+    max_record_bytes: int = DEFAULT_RECORD_BYTES
+    #: How long a commit waits for the records before it; past it the worker stops uncommitted.
+    delivery_timeout_s: float = 60.0
 
 
 _ENV = {
@@ -48,6 +53,7 @@ _ENV = {
     "data_dir": "GOSPULSE_DATA_DIR",
     "batch_messages": "GOSPULSE_BATCH_MESSAGES",
     "redis": "GOSPULSE_REDIS_URL",
+    "max_record_bytes": "GOSPULSE_MAX_RECORD_BYTES",
 }
 
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
@@ -110,4 +116,11 @@ def load_settings(flags: Mapping[str, object], env: Mapping[str, str] | None = N
         data_dir=Path(str(data_dir[0])) if data_dir else Path(".gospulse"),
         batch_messages=integer("batch_messages", 1, 100_000, 500, "500 suits most loads"),
         redis_url=str(redis[0]) if redis else None,
+        max_record_bytes=integer(
+            "max_record_bytes",
+            16 * 1024,
+            900 * 1024,
+            DEFAULT_RECORD_BYTES,
+            "keep it well below the broker's message.max.bytes (1 MB by default); 262144 suits most",
+        ),
     )

@@ -10,7 +10,8 @@ import pytest
 
 from agents import ingest
 from streams.app import create_app
-from streams.layout import decode
+from streams.delivery import DeliveryGuard, RecordNotWritten
+from streams.layout import StateTooLarge, decode
 from streams.pipeline import DeadLetter
 from streams.settings import WorkerSettings
 from streams.table import snapshot
@@ -22,19 +23,16 @@ def wired(tmp_path: Path) -> tuple:
     """The agent wired as a worker wires it, with dead letters recorded (no broker to send them to)."""
     settings = WorkerSettings(data_dir=tmp_path, app_id="t-agent", batch_within_s=0.01)
     dead: list[DeadLetter] = []
-
-    async def send_dead(letter: DeadLetter) -> None:
-        dead.append(letter)
-
-    app, table, pipeline = create_app(settings)
-    agent = ingest.register(app, pipeline, settings, send_dead)
+    failures: list[str] = []
+    app, table, pipeline = create_app(settings, DeliveryGuard(on_failure=failures.append))
+    agent = ingest.register(app, pipeline, settings, table.guard, dead.append)
     app.finalize()
     app.flow_control.resume()
-    return agent, table, pipeline, dead
+    return agent, table, pipeline, dead, failures
 
 
 def test_good_events_reach_the_state_and_bad_ones_the_dead_letters(wired: tuple) -> None:
-    agent, table, pipeline, dead = wired
+    agent, table, pipeline, dead, failures = wired
     now = pipeline.clock()
     good = [event("reaction.added", now - 1000 * i, public_id="vk:-7", post_id="p") for i in range(3)]
 
@@ -55,3 +53,31 @@ def test_good_events_reach_the_state_and_bad_ones_the_dead_letters(wired: tuple)
     restored = decode("vk:-7", {k.decode(): v for k, v in table.items()})
     assert snapshot(restored, now)["reactions_24h"] == 3
     assert [(d.value, d.key, d.reason.split(":")[0]) for d in dead] == [(b"{broken", b"vk:-7", "not JSON")]
+    assert failures == [] and len(table.guard.pending) >= 1  # the record is tracked until acknowledged
+
+
+def test_a_batch_that_cannot_be_written_stops_the_worker_before_any_commit(wired: tuple) -> None:
+    agent, table, pipeline, _, failures = wired
+
+    def refuse() -> int:
+        raise StateTooLarge("state record vk:-7 would be 300000 bytes")
+
+    pipeline.flush = refuse
+    now = pipeline.clock()
+
+    async def scenario() -> None:
+        async with agent.test_context() as tested:
+            await tested.put(
+                orjson.dumps(event("reaction.added", now, public_id="vk:-7", post_id="p")), key=b"vk:-7"
+            )
+            for _ in range(100):
+                if failures:
+                    break
+                await asyncio.sleep(0.02)
+
+    asyncio.run(scenario())
+    assert (
+        len(failures) == 1 and "could not be applied and written" in failures[0] and "300000" in failures[0]
+    )
+    with pytest.raises(RecordNotWritten):
+        asyncio.run(table.guard.settle())  # and any commit attempted after it is refused

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from kafka import KafkaProducer
 
 from streams import up
 from streams.broker import EmbeddedBroker
+from streams.delivery import EXIT_NOT_WRITTEN
 from streams.engine import Engine
 from streams.redis_server import EmbeddedRedis
 from streams.registry import PublicInfo, Registry
@@ -257,3 +259,33 @@ def _assert_equal(got: list[dict], want: list[dict]) -> None:
         if g[name] != w[name]
     ]
     assert not diffs, f"{len(diffs)} fields differ, first: {diffs[:8]}"
+
+
+def test_a_state_write_that_fails_stops_the_worker_uncommitted_and_a_restart_loses_nothing(
+    broker: EmbeddedBroker, workers: list[WorkerProcess], tmp_path: Path
+) -> None:
+    """The broker refuses state records from the 60th on: the worker must stop before committing the
+    offsets of their events, so that a restarted worker applies them again (fail closed)."""
+    prefix, app_id = "t-refuse.", "t-refuse"
+    events, at = generated_log(150, seed=15)
+    faulty = WorkerProcess(
+        broker,
+        app_id,
+        prefix,
+        PARTITIONS,
+        tmp_path,
+        command=[sys.executable, "-m", "tests.integration.faulty_worker"],
+        env={"GOSPULSE_TEST_REFUSE_STATE_FROM": "60"},
+    ).start()
+    workers.append(faulty)
+    faulty.wait_ready()
+    publish(broker, prefix, [orjson.dumps(e) for e in events], tmp_path / "events.jsonl")
+    assert faulty.wait_exit(timeout_s=120) == EXIT_NOT_WRITTEN
+    log = faulty.log.read_text()
+    assert "was not written" in log and "injected: the broker refused state record 60" in log
+    assert "stopping without committing offsets" in log
+    want = expected_tables(events, at)
+    assert tables_from_changelog(broker, app_id, at) != want  # it stopped part-way
+    second = WorkerProcess(broker, app_id, prefix, PARTITIONS, tmp_path).start()
+    workers.append(second)
+    eventually(lambda: _assert_equal(tables_from_changelog(broker, app_id, at), want), timeout_s=120)

@@ -18,6 +18,7 @@ from streams.layout import decode
 from streams.table import snapshot
 
 GOSPULSE = Path(sys.executable).parent / "gospulse"
+REPO = Path(__file__).resolve().parents[2]
 
 
 class WorkerProcess:
@@ -29,9 +30,14 @@ class WorkerProcess:
         partitions: int,
         workdir: Path,
         redis_url: str | None = None,
+        command: list[str] | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
+        """``command`` runs instead of the installed ``gospulse`` (e.g. a faulty one), with ``env`` added."""
         self.broker, self.app_id, self.prefix, self.partitions = broker, app_id, prefix, partitions
         self.redis_url = redis_url
+        self.command = command or [str(GOSPULSE)]
+        self.env = {**os.environ, **(env or {})}
         self.workdir = workdir
         self.web_port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
@@ -40,7 +46,7 @@ class WorkerProcess:
     def start(self) -> WorkerProcess:
         self.proc = subprocess.Popen(
             [
-                str(GOSPULSE),
+                *self.command,
                 "worker",
                 "--broker",
                 self.broker.bootstrap,
@@ -61,8 +67,20 @@ class WorkerProcess:
             stdout=open(self.log, "ab"),  # noqa: SIM115 - lives as long as the process
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            env=self.env,
+            cwd=REPO,
         )
         return self
+
+    def wait_exit(self, timeout_s: float) -> int:
+        """The worker's exit status, once it has stopped by itself."""
+        assert self.proc is not None
+        try:
+            return self.proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(
+                f"worker still running after {timeout_s} s:\n{self.log.read_text()[-3000:]}"
+            ) from None
 
     def wait_ready(self, timeout_s: float = 60) -> None:
         deadline = time.monotonic() + timeout_s

@@ -1,0 +1,84 @@
+"""Offsets only after what they cover is written: the worker's fail-closed guard.
+
+Faust commits a batch's offsets once the agent has acknowledged its messages, after flushing its
+producer. That flush does not make the commit safe on its own: Faust's buffer flush gives up after
+0.1 s without progress (records queued behind it are then committed past), and a record the broker
+rejects only logs a warning. Either way the state of committed events would never reach the
+changelog, and a restart would not bring them back.
+
+``DeliveryGuard`` closes both holes. Every state record and dead letter the worker sends is tracked;
+before any commit, the guard waits until each one sent so far is acknowledged by the broker. A
+record that fails, or is not acknowledged within ``timeout_s``, stops the worker at once, without
+committing (``on_failure``): a restart then resumes from the last commit, before the events whose
+records were lost, and dedup absorbs whatever is delivered twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from typing import Any, Final
+
+log = logging.getLogger(__name__)
+
+#: Exit status of a worker stopped because a record was not written (EX_TEMPFAIL: restart it).
+EXIT_NOT_WRITTEN: Final = 75
+
+
+def stop_now(reason: str) -> None:
+    """The worker's failure action: no commit may follow, so no clean shutdown either."""
+    log.critical("%s; stopping without committing offsets: a restart resumes from the last commit", reason)
+    logging.shutdown()
+    os._exit(EXIT_NOT_WRITTEN)
+
+
+class DeliveryGuard:
+    def __init__(self, timeout_s: float = 60.0, on_failure: Callable[[str], None] = stop_now) -> None:
+        self.timeout_s = timeout_s
+        self.on_failure = on_failure
+        self.pending: set[asyncio.Future[Any]] = set()
+        self.failure: str | None = None
+        self.acknowledged = 0
+
+    def track(self, future: asyncio.Future[Any], what: str) -> None:
+        """Follow one record's delivery; ``what`` names it in the failure message."""
+        self.pending.add(future)
+        future.add_done_callback(lambda done: self._done(done, what))
+
+    def _done(self, future: asyncio.Future[Any], what: str) -> None:
+        self.pending.discard(future)
+        if future.cancelled():
+            self.fail(f"{what} was cancelled before the broker acknowledged it")
+        elif future.exception() is not None:
+            self.fail(f"{what} was not written: {future.exception()!r}")
+        else:
+            self.acknowledged += 1
+
+    def fail(self, reason: str) -> None:
+        if self.failure is None:
+            self.failure = reason
+            self.on_failure(reason)
+
+    async def settle(self) -> None:
+        """Return once every record tracked so far is acknowledged; else fail (and never return)."""
+        if self.pending and self.failure is None:
+            _, late = await asyncio.wait(list(self.pending), timeout=self.timeout_s)
+            if late and self.failure is None:
+                self.fail(f"{len(late)} records were not acknowledged within {self.timeout_s:.0f} s")
+        if self.failure is not None:
+            raise RecordNotWritten(self.failure)
+
+    def before(self, flush: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+        """Wrap a producer's ``flush`` (which Faust awaits right before committing offsets)."""
+
+        async def flush_then_settle() -> None:
+            await flush()
+            await self.settle()
+
+        return flush_then_settle
+
+
+class RecordNotWritten(RuntimeError):
+    """A tracked record failed: raised into a commit when ``on_failure`` let the worker go on."""
