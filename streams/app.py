@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -121,6 +122,27 @@ def create_app(
 
     _add_views(app, table, pipeline, feed, settings)
     return app, table, pipeline
+
+
+def owned_publics(app: faust.App, table: StateTable, settings: WorkerSettings) -> Callable[[], list[str]]:
+    """A function listing the publics with state in ``table`` whose partitions this worker owns now."""
+    events = set(settings.topics.events)
+    partitions: dict[bytes, int] = {}  # murmur2 is pure Python here: once per public, not per round
+
+    def owned() -> list[str]:
+        assigned = {tp.partition for tp in app.consumer.assignment() if tp.topic in events}
+        out = []
+        for key in list(table.keys()):
+            if b"|" in key:
+                continue
+            partition = partitions.get(key)
+            if partition is None:
+                partition = partitions[key] = partition_of(key.decode(), settings.partitions)
+            if partition in assigned:
+                out.append(key.decode())
+        return out
+
+    return owned
 
 
 def _add_views(

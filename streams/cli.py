@@ -262,6 +262,12 @@ def _build_parser() -> argparse.ArgumentParser:
         help="push every changed public's table to this Redis every 5 s, e.g. redis://127.0.0.1:6379/0 "
         "(env GOSPULSE_REDIS_URL; default: no Redis)",
     )
+    worker.add_argument(
+        "--redis-refresh-s",
+        metavar="SECONDS",
+        help="rewrite every owned public's table in Redis at least this often, events or not "
+        "(env GOSPULSE_REDIS_REFRESH_S; default 60)",
+    )
     worker.add_argument("--loglevel", default="warn", choices=("crit", "error", "warn", "info", "debug"))
     worker.set_defaults(run=_run_worker)
     return parser
@@ -618,7 +624,7 @@ def _run_worker(args: argparse.Namespace) -> int:
     import faust
 
     from agents import ingest, serve
-    from streams.app import create_app
+    from streams.app import create_app, owned_publics
 
     app, table, pipeline = create_app(settings)
     ingest.register(app, pipeline, settings, table.guard)
@@ -627,9 +633,13 @@ def _run_worker(args: argparse.Namespace) -> int:
 
         from streams.serving import RedisTables
 
-        serve.register(
-            app, pipeline, RedisTables(redis.asyncio.Redis.from_url(settings.redis_url), settings.app_id)
+        tables = RedisTables(
+            redis.asyncio.Redis.from_url(settings.redis_url),
+            settings.app_id,
+            owned=owned_publics(app, table, settings),
+            refresh_s=settings.redis_refresh_s,
         )
+        serve.register(app, pipeline, tables)
     worker = faust.Worker(app, loglevel=args.loglevel, quiet=True)
     # The terminal spinner sets the root logger to DEBUG so that it spins on every record: every
     # aiokafka debug line would then be built (and dropped) per request, about a tenth of the CPU.

@@ -12,13 +12,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from schemas.contract import DEAD_LETTER_CUT_BYTES
 from schemas.validate import decode_message
 from streams.engine import Engine
 from streams.layout import ROOT_KEY, Layout, Limits, load, plan
 from streams.state import PublicState
+from streams.table import snapshot
 
 
 class ChunkStore(Protocol):
@@ -137,6 +138,18 @@ class Pipeline:
             memory.hold_unsettled()
         self._layouts[public_id] = layout
         return st
+
+    def current_table(self, public_id: str, at: int) -> dict[str, Any] | None:
+        """The public's table at ``at`` (``None`` when it has no state), for readers: the held state
+        when it is current, else the store's, decoded for this answer and not kept (a worker serving
+        every public it owns need not hold every one of them in memory)."""
+        st = self.engine.publics.get(public_id)
+        root = self.store.get(public_id)
+        if st is None or root is not self._written.get(public_id):
+            if root is None:
+                return None
+            st = load(public_id, root, self.store.get)[0]
+        return snapshot(st, at, self.engine.registry.segment(public_id))
 
     def apply_message(
         self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes

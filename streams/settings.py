@@ -38,6 +38,8 @@ class WorkerSettings:
     commit_interval_s: float = 2.0
     #: Where the current tables are pushed for readers (``streams.serving``); None: nowhere.
     redis_url: str | None = None
+    #: Every owned public's table in Redis is rewritten at least this often (``streams.serving``).
+    redis_refresh_s: int = 60
     #: No state record is larger (``streams.layout``); far below the broker's message limit.
     max_record_bytes: int = DEFAULT_RECORD_BYTES
     #: How long a commit waits for the records before it; past it the worker stops uncommitted.
@@ -54,6 +56,7 @@ _ENV = {
     "batch_messages": "GOSPULSE_BATCH_MESSAGES",
     "redis": "GOSPULSE_REDIS_URL",
     "max_record_bytes": "GOSPULSE_MAX_RECORD_BYTES",
+    "redis_refresh_s": "GOSPULSE_REDIS_REFRESH_S",
 }
 
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
@@ -116,6 +119,9 @@ def load_settings(flags: Mapping[str, object], env: Mapping[str, str] | None = N
         data_dir=Path(str(data_dir[0])) if data_dir else Path(".gospulse"),
         batch_messages=integer("batch_messages", 1, 100_000, 500, "500 suits most loads"),
         redis_url=str(redis[0]) if redis else None,
+        redis_refresh_s=integer(
+            "redis_refresh_s", 2, 86_400, 60, "how stale a table in Redis may get, in seconds; 60 suits most"
+        ),
         max_record_bytes=integer(
             "max_record_bytes",
             16 * 1024,

@@ -289,3 +289,49 @@ def test_a_state_write_that_fails_stops_the_worker_uncommitted_and_a_restart_los
     second = WorkerProcess(broker, app_id, prefix, PARTITIONS, tmp_path).start()
     workers.append(second)
     eventually(lambda: _assert_equal(tables_from_changelog(broker, app_id, at), want), timeout_s=120)
+
+
+def test_redis_tables_stay_fresh_without_events_and_come_back_after_redis_restarts(
+    broker: EmbeddedBroker, workers: list[WorkerProcess], tmp_path: Path
+) -> None:
+    """Every table is rewritten once per refresh interval (6 s here), events or not: quiet publics
+    are never left stale, and a Redis restarted empty is refilled within one interval."""
+    prefix, app_id, refresh_s = "t-fresh.", "t-fresh", 6
+    events, _ = generated_log(40, seed=16)
+    with EmbeddedRedis(log_path=tmp_path / "redis.log") as own_redis:
+        port = own_redis.port
+        worker = WorkerProcess(
+            broker,
+            app_id,
+            prefix,
+            PARTITIONS,
+            tmp_path,
+            own_redis.url,
+            env={"GOSPULSE_REDIS_REFRESH_S": str(refresh_s)},
+        ).start()
+        workers.append(worker)
+        worker.wait_ready()
+        publish(broker, prefix, [orjson.dumps(e) for e in events], tmp_path / "events.jsonl")
+        publics = sorted({e["public_id"] for e in events})
+        client = redis.Redis.from_url(own_redis.url)
+
+        def all_fresh() -> dict[str, dict]:
+            stored = {k.decode(): orjson.loads(v) for k, v in client.hgetall(tables_key(app_id)).items()}
+            assert sorted(stored) == publics
+            oldest = min(t["at"] for t in stored.values())
+            assert oldest >= time.time_ns() // 1_000_000 - (refresh_s + 2) * 1000, "a table went stale"
+            return stored
+
+        eventually(all_fresh, timeout_s=60)
+        for _ in range(3):  # no events any more: the tables must keep being rewritten
+            time.sleep(refresh_s / 2)
+            stored = all_fresh()
+        for at in {t["at"] for t in stored.values()}:  # and rewritten right: replay's tables at their time
+            same_at = sorted((t for t in stored.values() if t["at"] == at), key=lambda t: t["public_id"])
+            replayed = {t["public_id"]: t for t in expected_tables(events, at)}
+            _assert_equal(same_at, [replayed[t["public_id"]] for t in same_at])
+    with EmbeddedRedis(port=port, log_path=tmp_path / "redis-again.log"):  # restarted, empty
+        started = time.monotonic()
+        eventually(all_fresh, timeout_s=refresh_s + 4, every_s=0.5)
+        assert time.monotonic() - started <= refresh_s + 4
+        client.close()

@@ -37,3 +37,41 @@ def test_only_changed_publics_are_pushed_and_a_failed_push_is_retried(redis_serv
         await client.aclose()
 
     asyncio.run(scenario())
+
+
+def test_every_owned_public_is_rewritten_each_round_events_or_not_and_an_emptied_redis_is_refilled(
+    redis_server: EmbeddedRedis,
+) -> None:
+    store = DictStore()
+    writer = Pipeline(store)
+    publics = [f"vk:-{i}" for i in range(1, 41)]
+    run_batches(writer, [[event("post.published", BASE, public_id=p, post_id="1") for p in publics]])
+    reader = Pipeline(store)  # a restarted worker: the states are in its table, none in its memory
+    store.data["vk:-13"] = b"gp\x03Rbroken"  # a public whose state cannot be read is skipped, not fatal
+
+    async def scenario() -> None:
+        client = redis.asyncio.Redis.from_url(redis_server.url)
+        await client.delete(tables_key("r"))
+        tables = RedisTables(client, "r", owned=lambda: publics, refresh_s=10.0)
+        at = BASE + 25 * 3_600_000  # a day later: the windows slid without an event
+        ticks = 0
+        while tables.refreshed < len(publics) - 1:
+            await tables.refresh(reader, at)
+            ticks += 1
+        assert ticks <= 9  # a round fits in 90 % of the interval, one slice a tick
+        assert tables.skipped == 1
+        stored = {k.decode(): orjson.loads(v) for k, v in (await client.hgetall(tables_key("r"))).items()}
+        assert len(stored) == len(publics) - 1
+        assert (
+            stored["vk:-1"]["at"] == at
+            and stored["vk:-1"]["posts_24h"] == 0
+            and stored["vk:-1"]["posts_7d"] == 1
+        )
+        assert reader.engine.publics == {}  # read for the answer, not kept
+        await client.delete(tables_key("r"))  # Redis lost its data
+        for _ in range(ticks):
+            await tables.refresh(reader, at + 1)
+        assert await client.hlen(tables_key("r")) == len(publics) - 1
+        await client.aclose()
+
+    asyncio.run(scenario())
