@@ -268,6 +268,12 @@ def _build_parser() -> argparse.ArgumentParser:
         help="rewrite every owned public's table in Redis at least this often, events or not "
         "(env GOSPULSE_REDIS_REFRESH_S; default 60)",
     )
+    worker.add_argument(
+        "--stop-timeout-s",
+        metavar="SECONDS",
+        help="on SIGTERM or SIGINT, exit at the latest this long after a clean stop began "
+        "(env GOSPULSE_STOP_TIMEOUT_S; default 30)",
+    )
     worker.add_argument("--loglevel", default="warn", choices=("crit", "error", "warn", "info", "debug"))
     worker.set_defaults(run=_run_worker)
     return parser
@@ -621,10 +627,9 @@ def _run_worker(args: argparse.Namespace) -> int:
     if problem:
         print(f"gospulse worker: {problem}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    import faust
-
     from agents import ingest, serve
     from streams.app import create_app, owned_publics
+    from streams.shutdown import BoundedStopWorker
 
     app, table, pipeline = create_app(settings)
     ingest.register(app, pipeline, settings, table.guard)
@@ -640,7 +645,9 @@ def _run_worker(args: argparse.Namespace) -> int:
             refresh_s=settings.redis_refresh_s,
         )
         serve.register(app, pipeline, tables)
-    worker = faust.Worker(app, loglevel=args.loglevel, quiet=True)
+    worker = BoundedStopWorker(
+        app, loglevel=args.loglevel, quiet=True, stop_timeout_s=settings.stop_timeout_s
+    )
     # The terminal spinner sets the root logger to DEBUG so that it spins on every record: every
     # aiokafka debug line would then be built (and dropped) per request, about a tenth of the CPU.
     worker.spinner = None

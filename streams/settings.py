@@ -42,6 +42,8 @@ class WorkerSettings:
     redis_refresh_s: int = 60
     #: No state record is larger (``streams.layout``); far below the broker's message limit.
     max_record_bytes: int = DEFAULT_RECORD_BYTES
+    #: A stop signal ends the worker within this long, cleanly or not (``streams.shutdown``).
+    stop_timeout_s: int = 30
     #: How long a commit waits for the records before it; past it the worker stops uncommitted.
     delivery_timeout_s: float = 60.0
 
@@ -57,6 +59,7 @@ _ENV = {
     "redis": "GOSPULSE_REDIS_URL",
     "max_record_bytes": "GOSPULSE_MAX_RECORD_BYTES",
     "redis_refresh_s": "GOSPULSE_REDIS_REFRESH_S",
+    "stop_timeout_s": "GOSPULSE_STOP_TIMEOUT_S",
 }
 
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
@@ -121,6 +124,9 @@ def load_settings(flags: Mapping[str, object], env: Mapping[str, str] | None = N
         redis_url=str(redis[0]) if redis else None,
         redis_refresh_s=integer(
             "redis_refresh_s", 2, 86_400, 60, "how stale a table in Redis may get, in seconds; 60 suits most"
+        ),
+        stop_timeout_s=integer(
+            "stop_timeout_s", 1, 3600, 30, "keep it below your orchestrator's grace period; 30 suits most"
         ),
         max_record_bytes=integer(
             "max_record_bytes",

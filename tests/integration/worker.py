@@ -91,6 +91,14 @@ class WorkerProcess:
             time.sleep(0.2)
         raise AssertionError(f"worker not ready in {timeout_s} s:\n{self.log.read_text()[-3000:]}")
 
+    def terminate(self, timeout_s: float) -> tuple[int, float]:
+        """SIGTERM, as an orchestrator stops a worker; the exit status and the seconds it took."""
+        assert self.proc is not None
+        started = time.monotonic()
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        code = self.wait_exit(timeout_s)
+        return code, time.monotonic() - started
+
     def kill9(self) -> None:
         assert self.proc is not None
         os.killpg(self.proc.pid, signal.SIGKILL)
