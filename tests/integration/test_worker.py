@@ -335,3 +335,69 @@ def test_redis_tables_stay_fresh_without_events_and_come_back_after_redis_restar
         eventually(all_fresh, timeout_s=refresh_s + 4, every_s=0.5)
         assert time.monotonic() - started <= refresh_s + 4
         client.close()
+
+
+def test_poison_input_is_dead_lettered_never_fatal(
+    broker: EmbeddedBroker, redis_server: EmbeddedRedis, workers: list[WorkerProcess], tmp_path: Path
+) -> None:
+    """The inputs that used to crash a worker or vanish: each becomes a dead letter and work goes on."""
+    prefix, app_id = "t-poison.", "t-poison"
+    worker = WorkerProcess(broker, app_id, prefix, PARTITIONS, tmp_path, redis_server.url).start()
+    workers.append(worker)
+    worker.wait_ready()
+    now = time.time_ns() // 1_000_000
+    key = b"vk:-1"
+
+    def ev(kind: str, event_id: str, **fields: Any) -> bytes:
+        base = {"v": 1, "event_id": event_id, "kind": kind, "public_id": "vk:-1", "occurred_at": now - 60_000}
+        return orjson.dumps(base | fields)
+
+    huge = b"[" + ev("reaction.added", "r0", post_id="p") + b"," + b" " * (3 << 19) + b"]"  # 1.5 MiB
+    producer = KafkaProducer(bootstrap_servers=broker.bootstrap, acks="all", max_request_size=4 << 20)
+    sends = [
+        ("posts", huge),
+        ("subscriptions", ev("subscribers.counted", "s1", count=2**64 - 1)),
+        ("subscriptions", ev("subscribers.counted", "s2", count=1000)),
+        ("subscriptions", ev("subscription.joined", "s3", occurred_at=now - 30_000)),
+        ("posts", ev("post.published", "p1", post_id="x" * 400_000)),
+        ("posts", ev("comment.created", "c1", post_id="p", comment_id="c", author="citizen")),
+        ("posts", ev("post.published", "p2", post_id="p")),
+    ]
+    for topic, value in sends:
+        producer.send(prefix + topic, key=key, value=value)
+    producer.flush()
+    producer.close()
+    api = f"http://127.0.0.1:{worker.web_port}"
+
+    def counted() -> dict:
+        status, table = get_json(f"{api}/publics/vk:-1")
+        assert status == 200 and table["subscribers"] == 1001 and table["posts_24h"] == 1, table
+        return table
+
+    eventually(counted, timeout_s=60)
+    letters = eventually(lambda: _exactly(4, read_topic(broker, prefix + "dead-letter")), timeout_s=30)
+    by_reason = {dict(r.headers)["gospulse-reason"].decode(): r for r in letters}
+    cut = next(r for reason, r in by_reason.items() if "1 MiB" in reason)
+    assert (
+        cut.value == huge[: 64 << 10] and dict(cut.headers)["gospulse-value-bytes"] == str(len(huge)).encode()
+    )
+    assert any("field 'count': must be 0 to 9007199254740991" in reason for reason in by_reason)
+    assert any("field 'post_id': must be 1 to 128 characters" in reason for reason in by_reason)
+    assert any("comment.created travels on the comments topic" in reason for reason in by_reason)
+    for at in (str(2**64), "9" * 5000, str(now + 2 * 366 * 24 * HOUR)):
+        status, body = get_json(f"{api}/publics/vk:-1?at={at}")
+        assert status == 400 and body["error"].startswith("at: "), (at[:20], body)
+    client = redis.Redis.from_url(redis_server.url)
+
+    def in_redis() -> None:
+        table = client.hget(tables_key(app_id), "vk:-1")
+        assert table is not None and orjson.loads(table)["subscribers"] == 1001
+
+    eventually(in_redis, timeout_s=30)
+    status, health = get_json(f"{api}/health")
+    assert health["events_rejected"] == 4 and worker.proc is not None and worker.proc.poll() is None
+
+
+def _exactly(n: int, items: list) -> list:
+    assert len(items) == n, f"{len(items)} items, expected {n}"
+    return items
