@@ -114,9 +114,17 @@ def worker_replay(log: Path, registry_path: Path, at: int) -> dict:
     tables = sum(1 for _ in engine.tables(at))
     seconds = time.perf_counter() - started
     sizes = []
-    for state in engine.publics.values():
-        sizes.append(sum(len(value) for _, value in records_of(state) if value is not None))
+    records: dict[str, list[int]] = {}
+    for public_id, state in engine.publics.items():
+        records[public_id] = [len(value) for _, value in records_of(state) if value is not None]
+        sizes.append(sum(records[public_id]))
     sizes.sort()
+    per_public: dict[str, int] = {}
+    with open(log, "rb") as f:
+        for line in f:
+            public_id = orjson.loads(line)["public_id"]
+            per_public[public_id] = per_public.get(public_id, 0) + 1
+    busiest = max(per_public, key=per_public.__getitem__)
     return {
         "seconds": seconds,
         "events": report.lines,
@@ -127,6 +135,11 @@ def worker_replay(log: Path, registry_path: Path, at: int) -> dict:
         "state_mean_bytes": statistics.fmean(sizes),
         "state_p99_bytes": sizes[int(len(sizes) * 0.99)],
         "state_max_bytes": sizes[-1],
+        "largest_record_bytes": max(max(r) for r in records.values()),
+        "busiest_public": busiest,
+        "busiest_public_events": per_public[busiest],
+        "busiest_public_records": len(records[busiest]),
+        "busiest_public_largest_record_bytes": max(records[busiest]),
     }
 
 
@@ -193,6 +206,11 @@ def main() -> int:
         "state_mean_bytes_per_public": round(last["state_mean_bytes"]),
         "state_p99_bytes_per_public": last["state_p99_bytes"],
         "state_max_bytes_per_public": last["state_max_bytes"],
+        "largest_state_record_bytes": last["largest_record_bytes"],
+        "busiest_public": last["busiest_public"],
+        "busiest_public_events": last["busiest_public_events"],
+        "busiest_public_records": last["busiest_public_records"],
+        "busiest_public_largest_record_bytes": last["busiest_public_largest_record_bytes"],
         "tables": last["tables"],
         "duplicates_skipped": last["duplicates"],
     }

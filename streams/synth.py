@@ -245,3 +245,71 @@ def log_events(
         if ev["occurred_at"] >= end:
             return
         yield ev
+
+
+def busy_log(events: int, pending: int, end: int, seed: int) -> Iterator[dict[str, Any]]:
+    """Two extreme publics, in log order: ``vk:-1`` with ``events`` events in the day before ``end``
+    (reactions, view snapshots of 200 posts, citizen comments answered within the day, joins and
+    leaves, 0.3 % redelivered), after ``vk:-2``'s ``pending`` citizen comments over the 14 days before
+    it, none answered. What the largest federal pages do on a busy day, for tests and benchmarks."""
+    rng = random.Random(seed)
+    n = 0
+
+    def ev(public_id: str, kind: str, ts: int, **fields: Any) -> Iterator[dict[str, Any]]:
+        nonlocal n
+        n += 1
+        event = {
+            "v": 1,
+            "event_id": f"{public_id}#{n}",
+            "kind": kind,
+            "public_id": public_id,
+            "occurred_at": ts,
+        }
+        event.update(fields)
+        yield event
+        if rng.random() < 0.003:
+            yield event  # redelivered, as a retrying bridge would
+
+    first = end - 14 * DAY_MS
+    yield from ev("vk:-2", "subscribers.counted", first - HOUR_MS, count=50_000)
+    for i in range(pending):
+        ts = first + i * (14 * DAY_MS - HOUR_MS) // max(1, pending)
+        yield from ev(
+            "vk:-2", "comment.created", ts, post_id=f"p{i % 97}", comment_id=f"c{i}", author="citizen"
+        )
+    start = end - DAY_MS
+    yield from ev("vk:-1", "subscribers.counted", start, count=2_000_000)
+    posts = [f"post-{i}" for i in range(200)]
+    views = dict.fromkeys(posts, 0)
+    waiting: list[str] = []
+    every = max(1, events // len(posts))
+    for i in range(events):
+        ts = start + 1 + i * (DAY_MS - 2) // events
+        newest = min(len(posts) - 1, i // every)
+        post = posts[max(0, newest - rng.randrange(3))]
+        roll = rng.random()
+        if i % every == 0:
+            yield from ev("vk:-1", "post.published", ts, post_id=posts[newest])
+        elif roll < 0.55:
+            yield from ev("vk:-1", "reaction.added", ts, post_id=post)
+        elif roll < 0.70:
+            views[post] += rng.randrange(1, 400)
+            yield from ev("vk:-1", "post.metrics", ts, post_id=post, views=views[post])
+        elif roll < 0.78:
+            yield from ev("vk:-1", "post.reposted", ts, post_id=post)
+        elif roll < 0.88:
+            waiting.append(f"c{i}")
+            yield from ev("vk:-1", "comment.created", ts, post_id=post, comment_id=f"c{i}", author="citizen")
+        elif roll < 0.94 and waiting:
+            asked = waiting.pop(rng.randrange(len(waiting)))
+            yield from ev(
+                "vk:-1",
+                "comment.created",
+                ts,
+                post_id=post,
+                comment_id=f"o{i}",
+                author="official",
+                reply_to_comment_id=asked,
+            )
+        else:
+            yield from ev("vk:-1", "subscription.joined" if roll < 0.98 else "subscription.left", ts)

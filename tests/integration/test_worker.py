@@ -22,7 +22,7 @@ from streams.redis_server import EmbeddedRedis
 from streams.registry import PublicInfo, Registry
 from streams.replay import replay_events
 from streams.serving import tables_key
-from streams.synth import Habits, log_events, make_publics
+from streams.synth import Habits, busy_log, log_events, make_publics
 from tests.integration.worker import GOSPULSE, WorkerProcess, eventually, read_topic, tables_from_changelog
 
 HOUR = 3_600_000
@@ -401,3 +401,24 @@ def test_poison_input_is_dead_lettered_never_fatal(
 def _exactly(n: int, items: list) -> list:
     assert len(items) == n, f"{len(items)} items, expected {n}"
     return items
+
+
+def test_a_busy_public_works_live_in_records_far_below_the_broker_limit(
+    broker: EmbeddedBroker, workers: list[WorkerProcess], tmp_path: Path
+) -> None:
+    """150 000 events in a day on one public and 20 000 unanswered comments on another: one state
+    record each would pass Kafka's 1 MB; paged, every record stays within the 256 KiB bound."""
+    prefix, app_id = "t-busy.", "t-busy"
+    at = time.time_ns() // 1_000_000
+    events = list(busy_log(150_000, 20_000, at - 60_000, seed=18))
+    worker = WorkerProcess(broker, app_id, prefix, PARTITIONS, tmp_path).start()
+    workers.append(worker)
+    worker.wait_ready()
+    publish(broker, prefix, [orjson.dumps(e) for e in events], tmp_path / "busy.jsonl")
+    want = expected_tables(events, at)
+    eventually(
+        lambda: _assert_equal(tables_from_changelog(broker, app_id, at), want), timeout_s=300, every_s=5
+    )
+    records = [r for r in read_topic(broker, f"{app_id}-state-changelog") if r.value is not None]
+    assert max(len(r.value) for r in records) <= 256 * 1024
+    assert len({r.key for r in records if r.key.startswith(b"vk:-1|")}) > 20  # paged, not one record
