@@ -22,6 +22,8 @@ def test_defaults_then_environment_then_flags() -> None:
     )
     from_flags = load_settings({"partitions": "3", "redis": None}, env)
     assert (from_flags.partitions, from_flags.redis_url) == (3, "redis://r:6379/1")
+    bounds = load_settings({"max_record_bytes": "65536"}, {"GOSPULSE_REDIS_REFRESH_S": "30"})
+    assert (bounds.max_record_bytes, bounds.redis_refresh_s, bounds.stop_timeout_s) == (65536, 30, 30)
 
 
 @pytest.mark.parametrize(
@@ -41,6 +43,18 @@ def test_defaults_then_environment_then_flags() -> None:
             "GOSPULSE_REDIS_URL: redis '127.0.0.1:6379' is not a Redis URL",
         ),
         ({"topic_prefix": "bad prefix"}, {}, "--topic-prefix: topic prefix 'bad prefix' may hold only"),
+        (
+            {"max_record_bytes": "2000000"},
+            {},
+            "--max-record-bytes: max_record_bytes must be between 16384 and 921600, got 2000000; "
+            "keep it well below the broker's message.max.bytes",
+        ),
+        (
+            {},
+            {"GOSPULSE_REDIS_REFRESH_S": "1"},
+            "GOSPULSE_REDIS_REFRESH_S: redis_refresh_s must be between 2",
+        ),
+        ({"stop_timeout_s": "soon"}, {}, "--stop-timeout-s: stop_timeout_s must be a whole number"),
     ],
 )
 def test_a_bad_value_names_where_it_came_from_and_the_fix(flags: dict, env: dict, message: str) -> None:
