@@ -10,6 +10,7 @@ import faust
 from streams.delivery import DeliveryGuard
 from streams.pipeline import SETTLE_EVERY_S, DeadLetter, Pipeline
 from streams.settings import WorkerSettings
+from streams.topics import DEAD_LETTER_TOPIC_CONFIG
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ def register(
         key_serializer="raw",
         value_serializer="raw",
         partitions=settings.partitions,
+        config=DEAD_LETTER_TOPIC_CONFIG,
     )
 
     if send_dead is None:

@@ -23,6 +23,9 @@ MAX_INTEGER: Final = 9_007_199_254_740_991
 MAX_VALUE_BYTES: Final = 1 << 20
 #: How much of an oversize value its dead letter carries (its source offset locates the whole).
 DEAD_LETTER_CUT_BYTES: Final = 64 << 10
+#: What the dead-letter topic and the worker's producer must take: a bad value of up to 1 MiB goes
+#: there unchanged, with its key and headers (Kafka's default limit, ~1 MB, is too small for that).
+DEAD_LETTER_MAX_BYTES: Final = 2 << 20
 #: 2000-01-01T00:00:00Z in epoch milliseconds: the earliest allowed ``occurred_at``.
 MIN_OCCURRED_AT: Final = 946_684_800_000
 #: How far ahead of the processor's clock an event may be before it is rejected.

@@ -10,6 +10,7 @@ import aiohttp
 import faust
 from yarl import URL
 
+from schemas.contract import DEAD_LETTER_MAX_BYTES
 from schemas.validate import valid_public_id
 from streams.api import public_table
 from streams.delivery import DeliveryGuard
@@ -86,6 +87,8 @@ def create_app(
         broker_heartbeat_interval=1.0,
         broker_commit_interval=settings.commit_interval_s,
         producer_acks=-1,
+        # a dead letter carries a bad value of up to 1 MiB unchanged (contract §1), key and headers too
+        producer_max_request_size=DEAD_LETTER_MAX_BYTES,
         web_host=settings.web_host,
         web_port=settings.web_port,
         web_enabled=True,

@@ -8,7 +8,7 @@ from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
-from streams.topics import Topics
+from streams.topics import DEAD_LETTER_TOPIC_CONFIG, Topics
 
 
 class BrokerUnreachable(ConnectionError):
@@ -34,9 +34,18 @@ def ensure_topics(bootstrap: str, topics: Topics, partitions: int) -> list[str]:
         existing = set(admin.list_topics())
         wanted = [
             NewTopic(name, num_partitions=partitions, replication_factor=1)
-            for name in (*topics.events, topics.dead_letter)
+            for name in topics.events
             if name not in existing
         ]
+        if topics.dead_letter not in existing:
+            wanted.append(
+                NewTopic(
+                    topics.dead_letter,
+                    num_partitions=partitions,
+                    replication_factor=1,
+                    topic_configs=DEAD_LETTER_TOPIC_CONFIG,
+                )
+            )
         if topics.publics not in existing:
             wanted.append(
                 NewTopic(

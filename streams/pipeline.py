@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from schemas.contract import DEAD_LETTER_CUT_BYTES
+from schemas.contract import DEAD_LETTER_CUT_BYTES, MAX_VALUE_BYTES
 from schemas.validate import decode_message
 from streams.engine import Engine
 from streams.layout import ROOT_KEY, Layout, Limits, load, plan
@@ -37,8 +37,9 @@ class DeadLetter:
     """A rejected message (or one event of a batch, ``index``) and where it came from.
 
     ``value`` is the original bytes, cut to their first ``DEAD_LETTER_CUT_BYTES`` when the message was
-    larger than a message may be (contract §1); ``size`` is then the full size, and the source topic,
-    partition and offset locate the whole. A key is cut the same way.
+    larger than a message may be (``MAX_VALUE_BYTES``, contract §1); ``size`` is then the full size,
+    and the source topic, partition and offset locate the whole. A key over ``DEAD_LETTER_CUT_BYTES``
+    (never a public_id) is cut to it.
     """
 
     value: bytes
@@ -61,7 +62,7 @@ class DeadLetter:
     ) -> DeadLetter:
         topic, partition, offset = where
         cut = DEAD_LETTER_CUT_BYTES
-        size = len(value) if len(value) > cut else None
+        size = len(value) if len(value) > MAX_VALUE_BYTES else None
         if key is not None and len(key) > cut:
             key = key[:cut]
         return cls(value[:cut] if size else value, key, reason, topic, partition, offset, index, size)

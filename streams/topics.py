@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from schemas.contract import COMMENTS, KINDS, POSTS, SUBSCRIPTIONS
+from schemas.contract import COMMENTS, DEAD_LETTER_MAX_BYTES, KINDS, POSTS, SUBSCRIPTIONS
 
 DEFAULT_PREFIX = "gospulse."
+#: The dead-letter topic takes a bad message of up to 1 MiB unchanged, with its key and headers.
+DEAD_LETTER_TOPIC_CONFIG = {"max.message.bytes": str(DEAD_LETTER_MAX_BYTES)}
 #: Kafka's legal topic characters; the prefix must keep every name legal.
 _LEGAL = re.compile(r"[A-Za-z0-9._-]{0,200}")
 

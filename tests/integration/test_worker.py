@@ -353,6 +353,9 @@ def test_poison_input_is_dead_lettered_never_fatal(
         return orjson.dumps(base | fields)
 
     huge = b"[" + ev("reaction.added", "r0", post_id="p") + b"," + b" " * (3 << 19) + b"]"  # 1.5 MiB
+    padded = ev("reaction.added", "r", post_id="p", note="x" * 900)
+    too_many = b"[" + b",".join([padded] * 1001) + b"]"  # just under 1 MiB: goes unchanged
+    assert 1_000_000 < len(too_many) <= 1 << 20
     producer = KafkaProducer(bootstrap_servers=broker.bootstrap, acks="all", max_request_size=4 << 20)
     sends = [
         ("posts", huge),
@@ -362,6 +365,7 @@ def test_poison_input_is_dead_lettered_never_fatal(
         ("posts", ev("post.published", "p1", post_id="x" * 400_000)),
         ("posts", ev("comment.created", "c1", post_id="p", comment_id="c", author="citizen")),
         ("posts", ev("post.published", "p2", post_id="p")),
+        ("posts", too_many),
     ]
     for topic, value in sends:
         producer.send(prefix + topic, key=key, value=value)
@@ -375,7 +379,7 @@ def test_poison_input_is_dead_lettered_never_fatal(
         return table
 
     eventually(counted, timeout_s=60)
-    letters = eventually(lambda: _exactly(4, read_topic(broker, prefix + "dead-letter")), timeout_s=30)
+    letters = eventually(lambda: _exactly(5, read_topic(broker, prefix + "dead-letter")), timeout_s=30)
     by_reason = {dict(r.headers)["gospulse-reason"].decode(): r for r in letters}
     cut = next(r for reason, r in by_reason.items() if "1 MiB" in reason)
     assert (
@@ -384,6 +388,7 @@ def test_poison_input_is_dead_lettered_never_fatal(
     assert any("field 'count': must be 0 to 9007199254740991" in reason for reason in by_reason)
     assert any("field 'post_id': must be 1 to 128 characters" in reason for reason in by_reason)
     assert any("comment.created travels on the comments topic" in reason for reason in by_reason)
+    assert by_reason["batch holds 1001 events, at most 1000 are allowed"].value == too_many
     for at in (str(2**64), "9" * 5000, str(now + 2 * 366 * 24 * HOUR)):
         status, body = get_json(f"{api}/publics/vk:-1?at={at}")
         assert status == 400 and body["error"].startswith("at: "), (at[:20], body)
@@ -395,7 +400,7 @@ def test_poison_input_is_dead_lettered_never_fatal(
 
     eventually(in_redis, timeout_s=30)
     status, health = get_json(f"{api}/health")
-    assert health["events_rejected"] == 4 and worker.proc is not None and worker.proc.poll() is None
+    assert health["events_rejected"] == 5 and worker.proc is not None and worker.proc.poll() is None
 
 
 def _exactly(n: int, items: list) -> list:

@@ -198,6 +198,13 @@ def test_poison_values_are_dead_lettered_cut_to_64_kib_and_never_applied() -> No
     (letter,) = pipeline.apply_message("p.posts", 1, 6, b"vk:-1", orjson.dumps(comment))
     assert "travels on the comments topic" in letter.reason and letter.size is None
     assert pipeline.apply_message("p.comments", 1, 7, b"vk:-1", orjson.dumps(comment)) == []
+    almost = b"[" + b" " * ((1 << 20) - 2) + b"]"  # a bad value within the bound goes whole
+    (letter,) = pipeline.apply_message("p.posts", 1, 7, b"vk:-1", almost)
+    assert (
+        letter.value == almost
+        and letter.size is None
+        and "gospulse-value-bytes" not in dict(letter.headers())
+    )
     (letter,) = pipeline.apply_message("p.posts", 1, 8, b"k" * (1 << 20), b"{}")
     assert len(letter.key) == 64 << 10  # a poison key is cut as a value is
     long_post = event("post.published", BASE, post_id="p" * 400_000)
@@ -205,4 +212,4 @@ def test_poison_values_are_dead_lettered_cut_to_64_kib_and_never_applied() -> No
     assert "must be 1 to 128" in letter.reason
     big_count = event("subscribers.counted", BASE, count=2**64 - 1)
     assert pipeline.apply_message("p.subscriptions", 1, 10, b"vk:-1", orjson.dumps(big_count))
-    assert pipeline.applied == 1 and pipeline.rejected == 5
+    assert pipeline.applied == 1 and pipeline.rejected == 6
