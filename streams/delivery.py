@@ -66,7 +66,7 @@ class DeliveryGuard:
         if self.pending and self.failure is None:
             _, late = await asyncio.wait(list(self.pending), timeout=self.timeout_s)
             if late and self.failure is None:
-                self.fail(f"{len(late)} records were not acknowledged within {self.timeout_s:.0f} s")
+                self.fail(f"{len(late)} records were not acknowledged within {self.timeout_s:g} s")
         if self.failure is not None:
             raise RecordNotWritten(self.failure)
 

@@ -1,0 +1,90 @@
+"""Why the delivery guard exists, shown on Faust itself, and what it changes.
+
+Faust awaits ``producer.flush()`` right before it commits offsets, so a commit looks safe. But its
+buffer's flush gives up once no record has been sent for 0.1 s, with records still queued: under
+load (a slow broker, a large backlog of state records at a rebalance or a stop) offsets were
+committed ahead of the state records that cover them, and a worker that then left the group or
+died took those records with it. The guard's flush returns only when every tracked record is
+acknowledged, and fails when one is refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import faust
+import pytest
+
+from streams.delivery import DeliveryGuard, RecordNotWritten
+
+
+def _slow_buffer(seconds_per_record: float, fail: set[int] | None = None) -> tuple[Any, list[asyncio.Future]]:
+    """Faust's own producer buffer, with a broker that takes ``seconds_per_record`` per record."""
+    app = faust.App("t-delivery")  # no broker is contacted: the buffer alone is started
+    buffer = app.producer.buffer
+    futures: list[asyncio.Future] = []
+
+    async def send(fut: asyncio.Future) -> None:
+        await asyncio.sleep(seconds_per_record)
+        if fail and futures.index(fut) in fail:
+            fut.set_exception(RuntimeError("broker refused the record"))
+        else:
+            fut.set_result(None)
+
+    buffer._send_pending = send
+    return buffer, futures
+
+
+def test_fausts_flush_returns_with_records_unsent_and_the_guards_does_not() -> None:
+    async def scenario() -> None:
+        buffer, futures = _slow_buffer(0.15)
+        await buffer.start()
+        futures.extend(asyncio.get_running_loop().create_future() for _ in range(8))
+        for fut in futures:
+            buffer.put(fut)
+        await buffer.flush()
+        unsent = sum(not f.done() for f in futures)
+        assert unsent >= 5, "Faust's flush waited for the records after all"  # it gave up after 0.1 s
+
+        guard = DeliveryGuard(timeout_s=10, on_failure=pytest.fail)
+        for n, fut in enumerate(futures):
+            guard.track(fut, f"record {n}")
+        started = time.monotonic()
+        await guard.before(buffer.flush)()
+        assert all(f.done() for f in futures) and guard.acknowledged == len(futures)
+        assert time.monotonic() - started >= 0.15 * (unsent - 1)
+        await buffer.stop()
+
+    asyncio.run(scenario())
+
+
+def test_a_refused_record_fails_the_guard_before_any_commit() -> None:
+    async def scenario() -> None:
+        buffer, futures = _slow_buffer(0.01, fail={2})
+        await buffer.start()
+        failures: list[str] = []
+        guard = DeliveryGuard(timeout_s=10, on_failure=failures.append)
+        futures.extend(asyncio.get_running_loop().create_future() for _ in range(4))
+        for n, fut in enumerate(futures):
+            guard.track(fut, f"state record {n}")
+            buffer.put(fut)
+        with pytest.raises(RecordNotWritten, match="state record 2 was not written"):
+            await guard.before(buffer.flush)()
+        assert failures == ["state record 2 was not written: RuntimeError('broker refused the record')"]
+        await buffer.stop()
+
+    asyncio.run(scenario())
+
+
+def test_a_record_never_acknowledged_fails_the_guard_after_its_timeout() -> None:
+    async def scenario() -> None:
+        failures: list[str] = []
+        guard = DeliveryGuard(timeout_s=0.2, on_failure=failures.append)
+        guard.track(asyncio.get_running_loop().create_future(), "state record 'vk:-1'")
+        with pytest.raises(RecordNotWritten):
+            await guard.settle()
+        assert failures == ["1 records were not acknowledged within 0.2 s"]
+
+    asyncio.run(scenario())
