@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from hashlib import blake2b
@@ -33,7 +32,8 @@ from pathlib import Path
 
 import orjson
 
-from bench.replay import OUT, _peak_rss_mib, _pin
+from bench.children import peak_rss_mib, pin, run_child
+from bench.replay import OUT
 
 HOUR_MS = 3_600_000
 END = 1_793_491_200_000 + 30 * 24 * HOUR_MS
@@ -172,14 +172,7 @@ def child_live(log: Path, record_bytes: int) -> dict:
 
 
 def _child(args: list[str]) -> dict:
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.busy", "--child", *args],
-        check=True,
-        capture_output=True,
-        text=True,
-        cwd=Path(__file__).resolve().parents[1],
-    )
-    return json.loads(out.stdout)
+    return run_child("bench.busy", args)
 
 
 def main() -> int:
@@ -193,7 +186,7 @@ def main() -> int:
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        _pin()
+        pin()
         kind, path, *rest = args.child
         if kind == "parse":
             result = child_parse(Path(path))
@@ -201,7 +194,7 @@ def main() -> int:
             result = child_replay(Path(path), int(rest[0]))
         else:
             result = child_live(Path(path), int(rest[0]))
-        result["max_rss_mib"] = round(_peak_rss_mib(), 1)
+        result["max_rss_mib"] = round(peak_rss_mib(), 1)
         print(json.dumps(result))
         return 0
 

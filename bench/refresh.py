@@ -30,103 +30,49 @@ import time
 import orjson
 
 
+def public_events(public_id: str, end: int, rng: random.Random) -> dict[str, list[dict]]:
+    """A week of one small public's traffic, by topic family: a post a day with reactions and a view
+    snapshot, a citizen comment answered within hours (one public in ten leaves its last one)."""
+    from schemas.contract import TOPIC_OF_KIND
+
+    hour = 3_600_000
+    by_topic: dict[str, list[dict]] = {}
+
+    def add(kind: str, ts: int, **fields: object) -> None:
+        n = sum(len(evs) for evs in by_topic.values())
+        ev = {"v": 1, "event_id": f"{public_id}#{n}", "kind": kind, "public_id": public_id, "occurred_at": ts}
+        by_topic.setdefault(TOPIC_OF_KIND[kind], []).append(ev | fields)
+
+    add("subscribers.counted", end - 7 * 24 * hour, count=rng.randrange(100, 200_000))
+    for day in range(7):
+        t0 = end - (7 - day) * 24 * hour + 9 * hour
+        post = f"{day}"
+        add("post.published", t0, post_id=post)
+        for k in range(rng.randrange(0, 6)):
+            add("reaction.added", t0 + (k + 1) * 600_000, post_id=post)
+        add("post.metrics", t0 + 3 * hour, post_id=post, views=rng.randrange(10, 5000))
+        add("comment.created", t0 + hour, post_id=post, comment_id=f"c{day}", author="citizen")
+        if day < 6 or rng.random() < 0.9:
+            add(
+                "comment.created",
+                t0 + 2 * hour,
+                post_id=post,
+                comment_id=f"o{day}",
+                author="official",
+                reply_to_comment_id=f"c{day}",
+            )
+    return by_topic
+
+
 def build(publics: int, seed: int, end: int) -> tuple[object, list[str]]:
     from bench.busy import MeasuringStore
     from streams.pipeline import Pipeline
 
     rng = random.Random(seed)
     pipeline = Pipeline(MeasuringStore(), clock=lambda: end)
-    hour = 3_600_000
-    ids = []
-    for p in range(publics):
-        public_id = f"vk:-{100000 + p}"
-        ids.append(public_id)
-        events = [
-            {
-                "v": 1,
-                "event_id": f"{p}-c",
-                "kind": "subscribers.counted",
-                "public_id": public_id,
-                "occurred_at": end - 7 * 24 * hour,
-                "count": rng.randrange(100, 200_000),
-            }
-        ]
-        n = 0
-        for day in range(7):
-            t0 = end - (7 - day) * 24 * hour + 9 * hour
-            post = f"{day}"
-            n += 1
-            events.append(
-                {
-                    "v": 1,
-                    "event_id": f"{p}-{n}",
-                    "kind": "post.published",
-                    "public_id": public_id,
-                    "occurred_at": t0,
-                    "post_id": post,
-                }
-            )
-            for k in range(rng.randrange(0, 6)):
-                n += 1
-                events.append(
-                    {
-                        "v": 1,
-                        "event_id": f"{p}-{n}",
-                        "kind": "reaction.added",
-                        "public_id": public_id,
-                        "occurred_at": t0 + (k + 1) * 600_000,
-                        "post_id": post,
-                    }
-                )
-            n += 1
-            events.append(
-                {
-                    "v": 1,
-                    "event_id": f"{p}-{n}",
-                    "kind": "post.metrics",
-                    "public_id": public_id,
-                    "occurred_at": t0 + 3 * hour,
-                    "post_id": post,
-                    "views": rng.randrange(10, 5000),
-                }
-            )
-            n += 1
-            events.append(
-                {
-                    "v": 1,
-                    "event_id": f"{p}-{n}",
-                    "kind": "comment.created",
-                    "public_id": public_id,
-                    "occurred_at": t0 + hour,
-                    "post_id": post,
-                    "comment_id": f"c{day}",
-                    "author": "citizen",
-                }
-            )
-            if day < 6 or rng.random() < 0.9:
-                n += 1
-                events.append(
-                    {
-                        "v": 1,
-                        "event_id": f"{p}-{n}",
-                        "kind": "comment.created",
-                        "public_id": public_id,
-                        "occurred_at": t0 + 2 * hour,
-                        "post_id": post,
-                        "comment_id": f"o{day}",
-                        "author": "official",
-                        "reply_to_comment_id": f"c{day}",
-                    }
-                )
-        by_topic: dict[str, list[dict]] = {}
-        for ev in events:
-            topic = (
-                "subscriptions"
-                if ev["kind"].startswith("subscri")
-                else ("comments" if ev["kind"].startswith("comment") else "posts")
-            )
-            by_topic.setdefault(topic, []).append(ev)
-        for topic, evs in by_topic.items():
+    ids = [f"vk:-{100000 + p}" for p in range(publics)]
+    for p, public_id in enumerate(ids):
+        for topic, evs in public_events(public_id, end, rng).items():
             pipeline.apply_message(topic, 0, 0, public_id.encode(), orjson.dumps(evs))
         if p % 2000 == 1999:
             pipeline.flush()

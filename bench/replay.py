@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import resource
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import orjson
+
+from bench.children import peak_rss_mib, pin, run_child
 
 OUT = Path(__file__).resolve().parent / "out"
 START = 1_793_491_200_000  # 2026-11-01T00:00:00Z
@@ -47,19 +46,6 @@ def generate(publics: int, days: int, seed: int) -> tuple[Path, Path, int]:
             for h in habits:
                 f.write(orjson.dumps(h.registry_record()) + b"\n")
     return log, registry, end - 1
-
-
-def _peak_rss_mib() -> float:
-    """This process's own peak RSS (VmHWM starts afresh at exec, unlike ru_maxrss)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _pin() -> None:
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {max(os.sched_getaffinity(0))})
 
 
 def worker_parse(log: Path) -> dict:
@@ -144,14 +130,7 @@ def worker_replay(log: Path, registry_path: Path, at: int) -> dict:
 
 
 def _child(args: list[str]) -> dict:
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.replay", "--child", *args],
-        check=True,
-        capture_output=True,
-        text=True,
-        cwd=Path(__file__).resolve().parents[1],
-    )
-    return json.loads(out.stdout)
+    return run_child("bench.replay", args)
 
 
 def main() -> int:
@@ -165,7 +144,7 @@ def main() -> int:
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        _pin()
+        pin()
         kind, *rest = args.child
         if kind == "parse":
             result = worker_parse(Path(rest[0]))
@@ -173,7 +152,7 @@ def main() -> int:
             result = worker_floor(Path(rest[0]))
         else:
             result = worker_replay(Path(rest[0]), Path(rest[1]), int(rest[2]))
-        result["max_rss_mib"] = _peak_rss_mib()
+        result["max_rss_mib"] = peak_rss_mib()
         print(json.dumps(result))
         return 0
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 from zlib import crc32
 
-from streams.codec_v2 import Reader
+from streams.codec_v2 import Reader, read_scalars
 from streams.state import (
     P_DELETED,
     P_HOURS,
@@ -340,18 +340,8 @@ def encode_root(st: PublicState, table: RootTable) -> bytes:
 def decode_root(public_id: str, data: bytes) -> tuple[PublicState, RootTable]:
     """The root's scalars as a state (no pages merged yet), and its table."""
     r = reader(ROOT, data)
-    st = PublicState(public_id)
-    n = st.newest = r.uint()
-    top = n // HOUR_MS
-    last_post = r.uint()
-    st.last_post_at = None if last_post == 0 else n - last_post + 1
-    subs_age = r.uint()
-    if subs_age:
-        st.subs_at = n - subs_age + 1
-        st.subs_count = r.uint()
-        st.subs_delta = r.sint()
-    st.oldest_hour = top - r.sint()
-    st.plan_housekeeping()
+    st = read_scalars(r, public_id, signed_oldest=True)
+    n = st.newest
     for memory in st.memories:
         newest = r.uint()
         memory.newest = -1 if newest == 0 else n - newest + 1

@@ -64,12 +64,10 @@ def is_v2(data: bytes) -> bool:
     return data[:2] == MAGIC and len(data) >= 4 and data[2] == VERSION
 
 
-def decode_core(public_id: str, core: bytes) -> tuple[PublicState, dict[int, bytes | None]]:
-    """A state from a v2 core alone, and the day chunks embedded in it (already merged)."""
-    r = Reader(core, 4)
+def read_scalars(r: Reader, public_id: str, signed_oldest: bool) -> PublicState:
+    """The scalars both formats open a public with (v3 stores the oldest hour signed)."""
     st = PublicState(public_id)
     n = st.newest = r.uint()
-    top = n // HOUR_MS
     last_post = r.uint()
     st.last_post_at = None if last_post == 0 else n - last_post + 1
     subs_age = r.uint()
@@ -77,8 +75,17 @@ def decode_core(public_id: str, core: bytes) -> tuple[PublicState, dict[int, byt
         st.subs_at = n - subs_age + 1
         st.subs_count = r.uint()
         st.subs_delta = r.sint()
-    st.oldest_hour = top - r.uint()
+    st.oldest_hour = n // HOUR_MS - (r.sint() if signed_oldest else r.uint())
     st.plan_housekeeping()
+    return st
+
+
+def decode_core(public_id: str, core: bytes) -> tuple[PublicState, dict[int, bytes | None]]:
+    """A state from a v2 core alone, and the day chunks embedded in it (already merged)."""
+    r = Reader(core, 4)
+    st = read_scalars(r, public_id, signed_oldest=False)
+    n = st.newest
+    top = n // HOUR_MS
     for _ in range(r.uint()):
         post_id = r.text()
         hours = [top - r.uint() for _ in range(r.uint())]

@@ -32,29 +32,16 @@ def ensure_topics(bootstrap: str, topics: Topics, partitions: int) -> list[str]:
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="gospulse-admin")
     try:
         existing = set(admin.list_topics())
+        configs: dict[str, dict[str, str]] = {
+            **{name: {} for name in topics.events},
+            topics.dead_letter: DEAD_LETTER_TOPIC_CONFIG,
+            topics.publics: {"cleanup.policy": "compact"},
+        }
         wanted = [
-            NewTopic(name, num_partitions=partitions, replication_factor=1)
-            for name in topics.events
+            NewTopic(name, num_partitions=partitions, replication_factor=1, topic_configs=config)
+            for name, config in configs.items()
             if name not in existing
         ]
-        if topics.dead_letter not in existing:
-            wanted.append(
-                NewTopic(
-                    topics.dead_letter,
-                    num_partitions=partitions,
-                    replication_factor=1,
-                    topic_configs=DEAD_LETTER_TOPIC_CONFIG,
-                )
-            )
-        if topics.publics not in existing:
-            wanted.append(
-                NewTopic(
-                    topics.publics,
-                    num_partitions=partitions,
-                    replication_factor=1,
-                    topic_configs={"cleanup.policy": "compact"},
-                )
-            )
         created = []
         for topic in wanted:
             try:
