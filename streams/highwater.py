@@ -7,6 +7,11 @@ before the rest of the last batch (state silently lost after a restart or rebala
 that has read further than that end crashes recovery with a ConsistencyError. Fetching from the
 reported end minus one returns the whole last batch, whose last record gives the true end. On a
 broker that answers correctly this changes nothing: the fetch finds the record just before the end.
+
+An end that cannot be checked is never taken on trust: recovering to a short end would hand the
+worker an old root, and it would then build on it past offsets already committed. So the check
+waits for the broker's answer for every partition (a slow machine or broker only delays it), and
+gives up, failing the recovery and so the worker, only after ``timeout_s``.
 """
 
 from __future__ import annotations
@@ -20,12 +25,18 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 TP = TypeVar("TP")
 
 
-async def true_end_offsets(bootstrap: str, ends: Mapping[TP, int], timeout_s: float = 5.0) -> dict[TP, int]:
+class EndUnknown(RuntimeError):
+    """The broker did not let a changelog partition's end be checked in time."""
+
+
+async def true_end_offsets(bootstrap: str, ends: Mapping[TP, int], timeout_s: float = 120.0) -> dict[TP, int]:
     """``ends`` (ListOffsets answers) corrected to one past each partition's last record."""
     result = dict(ends)
     todo = {TopicPartition(tp.topic, tp.partition): tp for tp, end in ends.items() if end > 0}  # type: ignore[attr-defined]
     if not todo:
         return result
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
     await consumer.start()
     try:
@@ -33,14 +44,26 @@ async def true_end_offsets(bootstrap: str, ends: Mapping[TP, int], timeout_s: fl
         for tp, original in todo.items():
             consumer.seek(tp, ends[original] - 1)
         pending = set(todo)
-        deadline = asyncio.get_running_loop().time() + timeout_s
-        while pending and asyncio.get_running_loop().time() < deadline:
-            for tp, records in (await consumer.getmany(*pending, timeout_ms=500)).items():
+        answered_empty: set[TopicPartition] = set()
+        while pending:
+            if loop.time() > deadline:
+                raise EndUnknown(
+                    f"could not check the end of changelog partitions {sorted(map(tuple, pending))} within "
+                    f"{timeout_s:g} s; refusing to recover from a possibly short changelog"
+                )
+            batch = await consumer.getmany(*pending, timeout_ms=500)
+            for tp in list(pending):
+                records = batch.get(tp)
                 if records:
                     original = todo[tp]
                     result[original] = max(result[original], records[-1].offset + 1)
                     pending.discard(tp)
-        # a partition with nothing at or after end - 1 (compacted away) keeps its answer
+                elif consumer.highwater(tp) is not None:
+                    # the broker answered a fetch from end - 1 with nothing (compacted away): the
+                    # reported end stands, once a second poll confirms nothing was still buffered
+                    if tp in answered_empty:
+                        pending.discard(tp)
+                    answered_empty.add(tp)
         return result
     finally:
         await consumer.stop()
