@@ -120,8 +120,12 @@ then:
 WORKER_HELP = """\
 Run a worker: Faust agents consume the posts, comments and subscriptions topics, validate each
 message (bad ones go to the dead-letter topic with the reason), apply good events to the engine and
-write each changed public's state to a changelogged table once per batch. Several workers with the
-same --app-id share the partitions.
+write each changed public's state to a changelogged table once per batch, in records of at most
+--max-record-bytes. Several workers with the same --app-id share the partitions.
+
+No offset is committed before the state records and dead letters it covers are acknowledged by the
+broker; if one is refused, the worker stops at once with exit status 75 and a restart resumes from
+its last commit. SIGTERM stops it within --stop-timeout-s.
 """
 
 
