@@ -342,11 +342,15 @@ def plan(st: PublicState, layout: Layout, limits: Limits) -> tuple[bytes, list[t
     return root, [*writes, (ROOT_KEY, root), *((key, None) for key in table.garbage)]
 
 
-def load(public_id: str, root: bytes, get: Callable[[str], bytes | None]) -> tuple[PublicState, Layout]:
+def load(
+    public_id: str, root: bytes, get: Callable[[str], bytes | None], ids: bool = True
+) -> tuple[PublicState, Layout]:
     """A public's state and layout from its root and ``get(key)`` of the store holding its records.
 
     Reads format v3 and, for a worker upgraded in place, v2 (``streams.codec_v2``): a v2 state is laid
-    out afresh on its first write, which also deletes its old day records.
+    out afresh on its first write, which also deletes its old day records. ``ids=False`` leaves the
+    remembered event ids out (most of a busy public's bytes): enough to read a table, never to apply
+    events to.
     """
     if codec_v2.is_v2(root):
         st, embedded = codec_v2.decode_core(public_id, root)
@@ -364,6 +368,8 @@ def load(public_id: str, root: bytes, get: Callable[[str], bytes | None]) -> tup
     layout.posts.pages = table.posts_pages
     layout.pending.pages = table.pending_pages
     for name in sorted(table.pages, key=page_order):
+        if not ids and name[0] == "i":
+            continue
         slot, inline = table.pages[name]
         data = inline if slot is INLINE else get(f"{public_id}|{name}|{slot}")
         if data is None:

@@ -149,7 +149,7 @@ class Pipeline:
         if st is None or root is not self._written.get(public_id):
             if root is None:
                 return None
-            st = load(public_id, root, self.store.get)[0]
+            st = load(public_id, root, self.store.get, ids=False)[0]
         return snapshot(st, at, self.engine.registry.segment(public_id))
 
     def apply_message(
