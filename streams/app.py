@@ -133,7 +133,10 @@ def owned_publics(app: faust.App, table: StateTable, settings: WorkerSettings) -
     partitions: dict[bytes, int] = {}  # murmur2 is pure Python here: once per public, not per round
 
     def owned() -> list[str]:
-        assigned = {tp.partition for tp in app.consumer.assignment() if tp.topic in events}
+        try:
+            assigned = {tp.partition for tp in app.consumer.assignment() if tp.topic in events}
+        except Exception:  # not started yet, or between assignments: nothing is owned right now
+            return []
         out = []
         for key in list(table.keys()):
             if b"|" in key:
