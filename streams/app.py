@@ -30,10 +30,10 @@ class StateTable(faust.Table):
     A record's changelog partition is its public's source partition, taken from the message that
     changed it: the agent writes after a batch, outside Faust's per-event context, and the public's
     partition is what recovery needs to give the record back to the worker that owns the public.
-    Every changelog send is tracked by the guard, so no offset is committed before it is written.
+    With a guard, every changelog send is tracked, so no offset is committed before it is written.
     """
 
-    def __init__(self, *args: Any, guard: DeliveryGuard, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, guard: DeliveryGuard | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.partition_of: dict[str, int] = {}
         self.guard = guard
@@ -43,7 +43,8 @@ class StateTable(faust.Table):
 
     def send_changelog(self, partition: int | None, key: Any, value: Any, *args: Any, **kwargs: Any) -> Any:
         future = super().send_changelog(partition, key, value, *args, **kwargs)
-        self.guard.track(future, f"state record {bytes(key).decode()!r}")
+        if self.guard is not None:
+            self.guard.track(future, f"state record {bytes(key).decode()!r}")
         return future
 
 
