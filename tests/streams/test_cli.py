@@ -184,3 +184,17 @@ def test_progress_bar_when_asked(tmp_path: Path) -> None:
     )
     assert done.returncode == 0
     assert "replay [" in done.stderr and "100.0%" in done.stderr
+
+
+def test_replay_of_busy_publics_gives_their_tables(tmp_path: Path) -> None:
+    """100 000 events of one public in a day and 10 000 unanswered comments of another, replayed."""
+    from streams.synth import busy_log
+
+    end = BASE + 30 * 24 * HOUR
+    events = list(busy_log(100_000, 10_000, end, seed=3))
+    done = run("replay", write_log(tmp_path / "busy.jsonl.gz", events), "--at", str(end))
+    assert done.returncode == 0, done.stderr
+    tables = {t["public_id"]: t for t in map(orjson.loads, done.stdout.splitlines())}
+    assert tables["vk:-2"]["unanswered"] == 10_000 and tables["vk:-2"]["overdue"] > 9_000
+    assert tables == {t["public_id"]: t for t in replay_events(events, end, Engine())}
+    assert tables["vk:-1"]["answered_24h"] > 5_000  # a busy day's latencies, kept as a sketch per hour
