@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Final
 
 log = logging.getLogger(__name__)
@@ -82,3 +82,41 @@ class DeliveryGuard:
 
 class RecordNotWritten(RuntimeError):
     """A tracked record failed: raised into a commit when ``on_failure`` let the worker go on."""
+
+
+_guarded_topics: set[str] = set()
+
+
+def never_ack_gaps(topics: Iterable[str]) -> None:
+    """Never count offsets the consumer skipped in ``topics`` as processed.
+
+    Faust fills a jump in a partition's offsets (a *gap*, expected in compacted topics) with
+    acknowledgements, so a commit passes the missing offsets. The event topics are never compacted:
+    a gap there means fetched messages were dropped unprocessed (Faust discards the rest of a fetch
+    when a rebalance stops the flow mid-iteration, and does not always seek back), and acknowledging
+    it loses them for good. Here such a gap stays unacknowledged: no commit passes it, the skipped
+    messages are delivered again from the committed offset after the next rebalance or restart, and
+    a warning says so.
+    """
+    from faust.transport.consumer import Consumer
+
+    _guarded_topics.update(topics)
+    if getattr(Consumer._add_gap, "gospulse", False):
+        return
+    add_gap = Consumer._add_gap
+
+    async def _add_gap(self: Any, tp: Any, offset_from: int, offset_to: int) -> None:
+        if tp.topic not in _guarded_topics:
+            await add_gap(self, tp, offset_from, offset_to)
+            return
+        log.warning(
+            "the consumer skipped offsets %d to %d of %s/%d; they stay uncommitted and are delivered "
+            "again from the committed offset after the next rebalance or restart",
+            offset_from,
+            offset_to - 1,
+            tp.topic,
+            tp.partition,
+        )
+
+    _add_gap.gospulse = True  # type: ignore[attr-defined]
+    Consumer._add_gap = _add_gap  # type: ignore[method-assign]

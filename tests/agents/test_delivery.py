@@ -88,3 +88,25 @@ def test_a_record_never_acknowledged_fails_the_guard_after_its_timeout() -> None
         assert failures == ["1 records were not acknowledged within 0.2 s"]
 
     asyncio.run(scenario())
+
+
+def test_a_gap_in_an_event_topic_is_never_acknowledged(caplog: pytest.LogCaptureFixture) -> None:
+    """Faust counts skipped offsets as processed (right for compacted topics); on event topics they
+    must stay unacknowledged, so that no commit passes messages that were never applied."""
+    from collections import defaultdict
+
+    from faust.transport.consumer import Consumer
+    from faust.types import TP
+    from intervaltree import IntervalTree
+
+    from streams.delivery import never_ack_gaps
+
+    never_ack_gaps(["t-gap.posts"])
+    consumer = type(
+        "C", (), {"_committed_offset": defaultdict(lambda: None), "_gap": defaultdict(IntervalTree)}
+    )()
+    asyncio.run(Consumer._add_gap(consumer, TP("t-gap.posts", 3), 10, 14))
+    assert not consumer._gap[TP("t-gap.posts", 3)]
+    assert "skipped offsets 10 to 13 of t-gap.posts/3" in caplog.text
+    asyncio.run(Consumer._add_gap(consumer, TP("t-gap.compacted", 0), 10, 14))
+    assert consumer._gap[TP("t-gap.compacted", 0)]  # other topics keep Faust's behaviour
