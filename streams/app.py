@@ -13,7 +13,7 @@ from yarl import URL
 from schemas.contract import DEAD_LETTER_MAX_BYTES
 from schemas.validate import valid_public_id
 from streams.api import public_table
-from streams.delivery import DeliveryGuard, never_ack_gaps
+from streams.delivery import DeliveryGuard, never_commit_unprocessed
 from streams.engine import Engine
 from streams.highwater import install_for_faust
 from streams.layout import Limits
@@ -75,7 +75,7 @@ def create_app(
     """
     bootstrap = settings.broker.removeprefix("kafka://").replace(";", ",")
     install_for_faust(bootstrap)  # recovery must read every changelog record (streams.highwater)
-    never_ack_gaps(settings.topics.events)  # a skipped event message is never committed past
+    never_commit_unprocessed(settings.topics.events)  # streams.delivery: Faust's acks of skipped messages
     app = faust.App(
         settings.app_id,
         broker=settings.broker,

@@ -99,9 +99,9 @@ def test_a_gap_in_an_event_topic_is_never_acknowledged(caplog: pytest.LogCapture
     from faust.types import TP
     from intervaltree import IntervalTree
 
-    from streams.delivery import never_ack_gaps
+    from streams.delivery import never_commit_unprocessed
 
-    never_ack_gaps(["t-gap.posts"])
+    never_commit_unprocessed(["t-gap.posts"])
     consumer = type(
         "C", (), {"_committed_offset": defaultdict(lambda: None), "_gap": defaultdict(IntervalTree)}
     )()
@@ -110,3 +110,37 @@ def test_a_gap_in_an_event_topic_is_never_acknowledged(caplog: pytest.LogCapture
     assert "skipped offsets 10 to 13 of t-gap.posts/3" in caplog.text
     asyncio.run(Consumer._add_gap(consumer, TP("t-gap.compacted", 0), 10, 14))
     assert consumer._gap[TP("t-gap.compacted", 0)]  # other topics keep Faust's behaviour
+
+
+def test_a_message_skipped_by_its_stream_during_a_rebalance_is_never_acknowledged() -> None:
+    """Faust acks a message its stream skips (flow suspended, or fetched under the previous
+    generation) without processing it; on event topics that ack is refused, so that the commit that
+    ends the revocation cannot pass it and the new assignment delivers it again."""
+    from collections import defaultdict
+    from types import SimpleNamespace
+
+    from faust.transport.consumer import Consumer
+    from faust.types import TP
+    from faust.types.tuples import Message
+
+    from streams.delivery import never_commit_unprocessed
+
+    never_commit_unprocessed(["t-skip.posts"])
+    consumer = SimpleNamespace(
+        app=SimpleNamespace(topics=SimpleNamespace(acks_enabled_for=lambda topic: True)),
+        _committed_offset=defaultdict(lambda: None),
+        _acked_index=defaultdict(set),
+        _acked=defaultdict(list),
+        _unacked_messages=set(),
+        _n_acked=0,
+        _waiting_for_ack=None,
+    )
+
+    def message(offset: int, tracked: bool) -> Message:
+        m = Message("t-skip.posts", 0, offset, 0.0, 0, [], b"k", b"v", None)
+        m.tracked = tracked
+        return m
+
+    assert not Consumer.ack(consumer, message(7, tracked=False))  # skipped: not acknowledged
+    assert Consumer.ack(consumer, message(8, tracked=True))  # delivered to the agent and processed
+    assert consumer._acked[TP("t-skip.posts", 0)] == [8]
