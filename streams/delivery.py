@@ -102,8 +102,11 @@ def never_commit_unprocessed(topics: Iterable[str]) -> None:
       stream skips because a rebalance is under way: it is acked "so that the lag does not grow".
 
     Here neither is acknowledged on the event topics: a gap is logged, not filled, and an ack of a
-    message never tracked as delivered to the agent is refused. No commit passes them, and they are
-    delivered again from the committed offset after the next rebalance or restart.
+    message never tracked as delivered to the agent is refused, so no commit passes them. And a gap
+    is mended at once: the consumer's flow is stopped, every partition is sought back to its
+    committed offset (Faust's own ``perform_seek``, which also resets its read offsets), and the
+    flow resumes, so the skipped messages are delivered now; whatever is delivered twice, dedup
+    absorbs.
     """
     from faust.transport.consumer import Consumer
 
@@ -123,13 +126,32 @@ def never_commit_unprocessed(topics: Iterable[str]) -> None:
             await add_gap(self, tp, offset_from, offset_to)
             return
         log.warning(
-            "the consumer skipped offsets %d to %d of %s/%d; they stay uncommitted and are delivered "
-            "again from the committed offset after the next rebalance or restart",
+            "the consumer skipped offsets %d to %d of %s/%d; they stay uncommitted, and every "
+            "partition is sought back to its committed offset to deliver them again",
             offset_from,
             offset_to - 1,
             tp.topic,
             tp.partition,
         )
+        if not getattr(self, "_gospulse_reseeking", False):
+            self._gospulse_reseeking = True
+            self.stop_flow()  # the fetch being drained stops here; the seek waits for it
+            self._gospulse_seeking_back = asyncio.ensure_future(_seek_back(self))  # kept: not collected
+
+    async def _seek_back(consumer: Any) -> None:
+        try:
+            await consumer.wait_for_stopped_flow()
+            await asyncio.sleep(0.1)  # the drain loop records the offset it was delivering first
+            while consumer.app.rebalancing:  # a rebalance seeks to the committed offsets itself
+                await asyncio.sleep(0.1)
+            await consumer.perform_seek()
+            log.warning("sought every partition back to its committed offset; delivering again")
+        except Exception:  # the next rebalance or restart seeks back anyway; nothing was committed
+            log.exception("could not seek back to the committed offsets")
+        finally:
+            consumer._gospulse_reseeking = False
+            if not consumer.app.rebalancing:
+                consumer.resume_flow()
 
     _ack.gospulse = True  # type: ignore[attr-defined]
     Consumer.ack = _ack  # type: ignore[method-assign]

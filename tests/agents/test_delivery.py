@@ -90,10 +90,14 @@ def test_a_record_never_acknowledged_fails_the_guard_after_its_timeout() -> None
     asyncio.run(scenario())
 
 
-def test_a_gap_in_an_event_topic_is_never_acknowledged(caplog: pytest.LogCaptureFixture) -> None:
-    """Faust counts skipped offsets as processed (right for compacted topics); on event topics they
-    must stay unacknowledged, so that no commit passes messages that were never applied."""
+def test_a_gap_in_an_event_topic_is_never_acknowledged_and_is_sought_back(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Faust counts skipped offsets as processed (right for compacted topics). On event topics a
+    gap means a rebalance dropped fetched messages: it stays unacknowledged, and the consumer is
+    sought back to its committed offsets, with its flow stopped meanwhile, so they come again."""
     from collections import defaultdict
+    from types import SimpleNamespace
 
     from faust.transport.consumer import Consumer
     from faust.types import TP
@@ -102,13 +106,34 @@ def test_a_gap_in_an_event_topic_is_never_acknowledged(caplog: pytest.LogCapture
     from streams.delivery import never_commit_unprocessed
 
     never_commit_unprocessed(["t-gap.posts"])
-    consumer = type(
-        "C", (), {"_committed_offset": defaultdict(lambda: None), "_gap": defaultdict(IntervalTree)}
-    )()
-    asyncio.run(Consumer._add_gap(consumer, TP("t-gap.posts", 3), 10, 14))
-    assert not consumer._gap[TP("t-gap.posts", 3)]
+    calls: list[str] = []
+
+    async def perform_seek() -> None:
+        calls.append("seek")
+
+    async def idle() -> None:
+        return None
+
+    consumer = SimpleNamespace(
+        app=SimpleNamespace(rebalancing=False),
+        _committed_offset=defaultdict(lambda: None),
+        _gap=defaultdict(IntervalTree),
+        stop_flow=lambda: calls.append("stop"),
+        resume_flow=lambda: calls.append("resume"),
+        wait_for_stopped_flow=idle,
+        perform_seek=perform_seek,
+    )
+
+    async def scenario() -> None:
+        await Consumer._add_gap(consumer, TP("t-gap.posts", 3), 10, 14)
+        await Consumer._add_gap(consumer, TP("t-gap.posts", 1), 20, 22)  # one seek mends both
+        await asyncio.sleep(0.3)
+        await Consumer._add_gap(consumer, TP("t-gap.compacted", 0), 10, 14)
+
+    asyncio.run(scenario())
+    assert not consumer._gap[TP("t-gap.posts", 3)] and not consumer._gap[TP("t-gap.posts", 1)]
+    assert calls == ["stop", "seek", "resume"]
     assert "skipped offsets 10 to 13 of t-gap.posts/3" in caplog.text
-    asyncio.run(Consumer._add_gap(consumer, TP("t-gap.compacted", 0), 10, 14))
     assert consumer._gap[TP("t-gap.compacted", 0)]  # other topics keep Faust's behaviour
 
 
