@@ -125,6 +125,11 @@ def never_commit_unprocessed(topics: Iterable[str]) -> None:
         if tp.topic not in _guarded_topics:
             await add_gap(self, tp, offset_from, offset_to)
             return
+        committed = self._committed_offset[tp]  # the next offset a restart would read
+        if committed is not None:
+            offset_from = max(offset_from, committed)
+        if offset_from >= offset_to:
+            return  # everything skipped is committed already (another worker processed it)
         log.warning(
             "the consumer skipped offsets %d to %d of %s/%d; they stay uncommitted, and every "
             "partition is sought back to its committed offset to deliver them again",
