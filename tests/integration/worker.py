@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import orjson
 from kafka import KafkaConsumer, TopicPartition
 
 from streams.broker import EmbeddedBroker, free_port
@@ -132,6 +133,17 @@ def read_topic(broker: EmbeddedBroker, topic: str) -> list[Any]:
         return records
     finally:
         consumer.close()
+
+
+def events_on_broker(broker: EmbeddedBroker, prefix: str) -> list[dict[str, Any]]:
+    """Every event on the three event topics, each partition in offset order: the log order the
+    contract defines tables in, as the broker holds it (a producer's retries may reorder a log)."""
+    events: list[dict[str, Any]] = []
+    for topic in ("posts", "comments", "subscriptions"):
+        for record in sorted(read_topic(broker, prefix + topic), key=lambda r: (r.partition, r.offset)):
+            value = orjson.loads(record.value)
+            events += value if isinstance(value, list) else [value]
+    return events
 
 
 def tables_from_changelog(broker: EmbeddedBroker, app_id: str, at: int) -> list[dict[str, Any]]:
