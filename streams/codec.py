@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 from zlib import crc32
 
-from streams.codec_v2 import Reader, read_scalars
+from streams.codec_v2 import Reader, read_hour, read_scalars
 from streams.state import (
     P_DELETED,
     P_HOURS,
@@ -151,15 +151,7 @@ def read_day(st: PublicState, chunk: bytes) -> int:
     day = r.uint()
     first = day * HOURS_PER_DAY
     while not r.done():
-        head = r.data[r.pos]
-        mask = r.data[r.pos + 1]
-        r.pos += 2
-        hour = first + (head & 0x1F)
-        counters = [0] * SLOTS
-        for slot in range(SLOTS):
-            if mask & (1 << slot):
-                counters[slot] = r.sint()
-        st.hours[hour] = counters
+        hour, head = read_hour(r, st, first)
         if head & _HAS_LATENCIES:
             st.latencies[hour] = [r.uint() for _ in range(r.uint())]
         if head & _HAS_SKETCH:

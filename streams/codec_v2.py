@@ -130,15 +130,22 @@ def add_day(st: PublicState, chunk: bytes) -> None:
     r = Reader(chunk, 4)
     first = r.uint() * HOURS_PER_DAY
     while not r.done():
-        head = r.data[r.pos]
-        mask = r.data[r.pos + 1]
-        r.pos += 2
-        hour = first + (head & 0x1F)
-        counters = [0] * SLOTS
-        for slot in range(SLOTS):
-            if mask & (1 << slot):
-                counters[slot] = r.sint()
-        st.hours[hour] = counters
+        hour, head = read_hour(r, st, first)
         if head & _HAS_LATENCIES:
             for value in [r.uint() for _ in range(r.uint())]:
                 st.add_latency(hour, value)
+
+
+def read_hour(r: Reader, st: PublicState, first: int) -> tuple[int, int]:
+    """One hour of a day chunk, in both formats: its head byte, the counters mask, the non-zero
+    counters (merged into ``st``). Returns the hour and the head, whose flags say what follows."""
+    head = r.data[r.pos]
+    mask = r.data[r.pos + 1]
+    r.pos += 2
+    hour = first + (head & 0x1F)
+    counters = [0] * SLOTS
+    for slot in range(SLOTS):
+        if mask & (1 << slot):
+            counters[slot] = r.sint()
+    st.hours[hour] = counters
+    return hour, head
