@@ -101,6 +101,11 @@ def never_commit_unprocessed(topics: Iterable[str]) -> None:
     - in its pure-Python stream iterator (used where the Cython one is not built), a message the
       stream skips because a rebalance is under way: it is acked "so that the lag does not grow".
 
+    And a third way, with no gap to show it: aiokafka seeks a partition to its committed offset only
+    when there is one, so after a rebalance a partition with nothing committed yet resumes from
+    wherever an earlier assignment's fetch left it, past messages that were fetched and dropped.
+    Here such partitions are sought to their start.
+
     Here neither is acknowledged on the event topics: a gap is logged, not filled, and an ack of a
     message never tracked as delivered to the agent is refused, so no commit passes them. And a gap
     is mended at once: the consumer's flow is stopped, every partition is sought back to its
@@ -158,6 +163,19 @@ def never_commit_unprocessed(topics: Iterable[str]) -> None:
             if not consumer.app.rebalancing:
                 consumer.resume_flow()
 
+    perform_seek = Consumer.perform_seek
+
+    async def _perform_seek(self: Any) -> None:
+        # aiokafka's seek_to_committed leaves a partition with nothing committed (or 0) where its
+        # fetch position happens to be: after a rebalance that is past whatever an earlier
+        # assignment fetched and dropped, and no gap shows it (there is no read offset yet). So
+        # such event partitions are sought to their start; dedup absorbs what comes twice.
+        await perform_seek(self)
+        for tp in self.assignment():
+            if tp.topic in _guarded_topics and not self._committed_offset.get(tp):
+                await self.seek(tp, 0)
+
     _ack.gospulse = True  # type: ignore[attr-defined]
     Consumer.ack = _ack  # type: ignore[method-assign]
     Consumer._add_gap = _add_gap  # type: ignore[method-assign]
+    Consumer.perform_seek = _perform_seek  # type: ignore[method-assign]
