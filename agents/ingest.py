@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 import faust
 
-from streams.delivery import DeliveryGuard
-from streams.pipeline import SETTLE_EVERY_S, DeadLetter, Pipeline
+from agents.delivery import DeliveryGuard
+from streams.pipeline import DeadLetter, Pipeline
 from streams.settings import WorkerSettings
 from streams.topics import DEAD_LETTER_TOPIC_CONFIG
 
@@ -75,7 +75,7 @@ def register(
                 guard.fail(f"a batch could not be applied and written ({exc!r})")
                 raise
 
-    @app.timer(SETTLE_EVERY_S)
+    @app.timer(settings.settle_s)
     async def settle() -> None:
         pipeline.settle()
 

@@ -3,19 +3,17 @@ public's table is rewritten once per refresh interval (``streams.serving``)."""
 
 from __future__ import annotations
 
-import time
-
 import faust
 
-from streams.pipeline import Pipeline
-from streams.serving import PUSH_EVERY_S, REFRESH_TICK_S, RedisTables
+from streams.core.timebase import now_ms
+from streams.serving import REFRESH_TICK_S, RedisTables
 
 
-def register(app: faust.App, pipeline: Pipeline, tables: RedisTables) -> None:
-    @app.timer(PUSH_EVERY_S)
+def register(app: faust.App, tables: RedisTables, push_every_s: float) -> None:
+    @app.timer(push_every_s)
     async def push_tables() -> None:
-        await tables.push(pipeline, time.time_ns() // 1_000_000)
+        await tables.push(now_ms())
 
     @app.timer(REFRESH_TICK_S)
     async def refresh_tables() -> None:
-        await tables.refresh(pipeline, time.time_ns() // 1_000_000)
+        await tables.refresh(now_ms())

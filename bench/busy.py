@@ -3,14 +3,14 @@
     python -m bench.busy                      # 1 000 000 events in a day + 100 000 pending comments
     python -m bench.busy --events 200000 --pending 20000
 
-The log (``streams.synth.busy_log``) holds two publics: ``vk:-1``, whose day brings ``--events``
+The log (``streams.produce.synth.busy_log``) holds two publics: ``vk:-1``, whose day brings ``--events``
 events (reactions, view snapshots of 200 posts, citizen comments answered within the day, joins and
 leaves, 0.3 % redelivered), and ``vk:-2``, whose ``--pending`` citizen comments over 14 days are never
 answered. Three children, each a fresh process pinned to one core, read the same log:
 
 - **parse**: ``orjson.loads`` of every line, the baseline;
 - **replay**: ``gospulse replay``'s engine over the log, then every record a write of each public
-  from scratch would produce (``streams.layout``);
+  from scratch would produce (``streams.core.layout``);
 - **live**: the worker's pipeline (``streams.pipeline``) fed the log as Kafka messages of 40 events,
   flushed every 500 messages as the agent does, with a settle tick every 30 flushes, into an
   in-memory store that measures every record written.
@@ -40,7 +40,7 @@ END = 1_793_491_200_000 + 30 * 24 * HOUR_MS
 
 
 def generate(events: int, pending: int, seed: int) -> Path:
-    from streams.synth import busy_log
+    from streams.produce.synth import busy_log
 
     OUT.mkdir(exist_ok=True)
     log = OUT / f"busy-{events}e-{pending}p-s{seed}.jsonl"
@@ -66,8 +66,8 @@ def child_parse(log: Path) -> dict:
 
 
 def child_replay(log: Path, record_bytes: int) -> dict:
-    from streams.engine import Engine
-    from streams.layout import Limits, records_of
+    from streams.core.engine import Engine
+    from streams.core.layout import Limits, records_of
     from streams.replay import ReplayReport, replay_lines
 
     engine = Engine()
@@ -80,7 +80,7 @@ def child_replay(log: Path, record_bytes: int) -> dict:
     digest = blake2b(orjson.dumps(tables)).hexdigest()
     sizes = {
         public_id: [len(v) for _, v in records_of(st, Limits(record_bytes)) if v is not None]
-        for public_id, st in engine.publics.items()
+        for public_id, st in engine.held()
     }
     return {
         "seconds": seconds,
@@ -118,7 +118,7 @@ class MeasuringStore:
 
 def child_live(log: Path, record_bytes: int) -> dict:
     from schemas.contract import TOPIC_OF_KIND
-    from streams.layout import Limits
+    from streams.core.layout import Limits
     from streams.pipeline import Pipeline
 
     store = MeasuringStore()

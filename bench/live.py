@@ -31,12 +31,12 @@ from typing import Any
 
 import orjson
 
-from streams.broker import EmbeddedBroker, free_port
-from streams.publish import Batcher
-from streams.synth import log_events, make_publics
-from streams.timebase import DAY_MS
+from streams.core.timebase import DAY_MS, now_ms
+from streams.local.tansu import EmbeddedBroker, free_port
+from streams.local.up import get_json
+from streams.produce.batching import Batcher
+from streams.produce.synth import log_events, make_publics
 from streams.topics import Topics
-from streams.up import get_json
 
 OUT = Path(__file__).resolve().parent / "out"
 GOSPULSE = Path(sys.executable).parent / "gospulse"
@@ -45,25 +45,18 @@ GOSPULSE = Path(sys.executable).parent / "gospulse"
 def publish(
     broker: str, publics: int, days: float, seed: int, naive_events: int, partitions: int
 ) -> dict[str, Any]:
-    from kafka import KafkaProducer
 
-    from streams.kafka_admin import ensure_topics
+    from streams.kafka_client import ensure_topics
+    from streams.kafka_client import producer as kafka_producer
 
     batched, naive = Topics("bench."), Topics("naive.")
     ensure_topics(broker, batched, partitions)
     ensure_topics(broker, naive, partitions)
-    producer = KafkaProducer(
-        bootstrap_servers=broker,
-        acks="all",
-        enable_idempotence=True,
-        linger_ms=20,
-        batch_size=512 * 1024,
-        max_request_size=4 * 1024 * 1024,
-    )
+    producer = kafka_producer(broker, "bench-live")
     habits = make_publics(publics, seed)
     for h in habits:
         producer.send(batched.publics, key=h.public_id.encode(), value=orjson.dumps(h.registry_record()))
-    now = time.time_ns() // 1_000_000
+    now = now_ms()
     batcher = Batcher(batched)
     events = messages = 0
     started = time.perf_counter()
@@ -217,7 +210,7 @@ def main() -> None:
         )
         ceiling = run_ceiling(broker.bootstrap, sent["events"])
         print(f"ceiling  {rate(ceiling):>10,.0f} events/s", file=sys.stderr, flush=True)
-        ours = run_worker(broker.bootstrap, sent["events"], args.partitions)
+        ours = run_worker(broker.url, sent["events"], args.partitions)
         print(f"gospulse {rate(ours):>10,.0f} events/s", file=sys.stderr, flush=True)
         floor = run_naive(broker.bootstrap, sent["events"], args.partitions, floor=True)
         print(f"floor    {rate(floor):>10,.0f} events/s", file=sys.stderr, flush=True)

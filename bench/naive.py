@@ -17,11 +17,14 @@ import argparse
 import json
 import os
 import time
+from pathlib import Path
 
 import faust
 import orjson
 
-from streams.app import StateTable, TableStore
+from agents.table import StateTable, TableStore
+from agents.worker import faust_app
+from streams.kafka_client import BrokerAddress
 from streams.pipeline import Pipeline
 from streams.settings import WorkerSettings
 from streams.topics import Topics
@@ -38,18 +41,16 @@ def main() -> None:
     args = parser.parse_args()
     started = time.time()
     topics = Topics(args.topic_prefix)
-    app = faust.App(
-        f"naive-{os.getpid()}",
-        broker=f"kafka://{args.broker}",
-        store="memory://",
-        topic_partitions=args.partitions,
-        consumer_auto_offset_reset="earliest",
-        broker_session_timeout=10.0,
-        broker_rebalance_timeout=6.0,
-        broker_heartbeat_interval=1.0,
+    settings = WorkerSettings(
+        broker=BrokerAddress.parse(args.broker),
+        topics=topics,
+        partitions=args.partitions,
+        app_id=f"naive-{os.getpid()}",
+        web_host="127.0.0.1",
         web_port=args.web_port,
-        datadir=f"/tmp/naive-{os.getpid()}",
+        data_dir=Path(f"/tmp/naive-{os.getpid()}"),
     )
+    app = faust_app(settings)  # configured as the worker's
     table = StateTable(app, name="state", key_type=bytes, value_type=bytes, partitions=args.partitions)
     app.tables.add(table)
     pipeline = Pipeline(TableStore(table))
@@ -72,7 +73,6 @@ def main() -> None:
 
         @app.agent(events)
         async def decode_only(stream: faust.StreamT) -> None:
-            settings = WorkerSettings()
             async for batch in stream.take_events(settings.batch_messages, within=settings.batch_within_s):
                 seen["first"] = seen["first"] or time.time()  # timed from the first batch's arrival
                 n = 0

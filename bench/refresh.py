@@ -100,13 +100,15 @@ async def measure(pipeline: object, ids: list[str], redis_url: str, refresh_s: f
     await client.delete("baseline")
 
     for variant, reader in (("held", pipeline), ("restored", Pipeline(pipeline.store))):
-        tables = RedisTables(client, f"bench-{variant}", owned=lambda: ids, refresh_s=refresh_s)
+        tables = RedisTables(
+            client, f"bench-{variant}", reader.current_table, owned=lambda: ids, refresh_s=refresh_s
+        )
         await client.delete(tables_key(f"bench-{variant}"))
         slices = []
         started = time.perf_counter()
         while tables.refreshed < len(ids):
             t0 = time.perf_counter()
-            await tables.refresh(reader, at)
+            await tables.refresh(at)
             slices.append(time.perf_counter() - t0)
         out[f"{variant}_round_s"] = time.perf_counter() - started
         out[f"{variant}_longest_slice_s"] = max(slices)
@@ -127,7 +129,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
 
-    from streams.redis_server import EmbeddedRedis
+    from streams.local.redis_server import EmbeddedRedis
 
     end = 1_793_491_200_000 + 30 * 86_400_000
     started = time.perf_counter()

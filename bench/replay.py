@@ -28,7 +28,7 @@ DAY_MS = 86_400_000
 
 
 def generate(publics: int, days: int, seed: int) -> tuple[Path, Path, int]:
-    from streams.synth import log_events, make_publics
+    from streams.produce.synth import log_events, make_publics
 
     OUT.mkdir(exist_ok=True)
     log = OUT / f"log-{publics}p-{days}d-s{seed}.jsonl"
@@ -84,9 +84,9 @@ def worker_floor(log: Path) -> dict:
 
 
 def worker_replay(log: Path, registry_path: Path, at: int) -> dict:
-    from streams.engine import Engine
-    from streams.layout import records_of
-    from streams.registry import Registry
+    from streams.core.engine import Engine
+    from streams.core.layout import records_of
+    from streams.core.registry import Registry
     from streams.replay import ReplayReport, load_registry, replay_lines
 
     report = ReplayReport()
@@ -101,7 +101,7 @@ def worker_replay(log: Path, registry_path: Path, at: int) -> dict:
     seconds = time.perf_counter() - started
     sizes = []
     records: dict[str, list[int]] = {}
-    for public_id, state in engine.publics.items():
+    for public_id, state in engine.held():
         records[public_id] = [len(value) for _, value in records_of(state) if value is not None]
         sizes.append(sum(records[public_id]))
     sizes.sort()

@@ -1,6 +1,7 @@
 """Contract v1 in one place: every constant the validator, the JSON Schemas and the engine share.
 
-The text of record is ``shared/contract/events-v1.md``; when it changes, this module changes with it.
+The text of record is the contract (``docs/contract.md``, from the project's shared ``events-v1.md``);
+when it changes, this module changes with it.
 """
 
 from __future__ import annotations

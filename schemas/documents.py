@@ -77,7 +77,7 @@ def event_schema() -> dict[str, Any]:
         "$id": EVENT_ID,
         "title": f"gospulse event, contract v{VERSION}",
         "description": (
-            "One event of one public (shared/contract/events-v1.md §1). Unknown extra fields are allowed. "
+            "One event of one public (docs/contract.md §1). Unknown extra fields are allowed. "
             + _INTEGER_NOTE
             + " The processor also rejects an occurred_at more than 5 minutes ahead of its clock."
         ),

@@ -1,1 +1,14 @@
-"""The gospulse engine: per-public engagement state, its tables, its codec and offline replay."""
+"""gospulse around its pure engine.
+
+- ``streams.core`` — the engine: time and windows, public state, tables, the state codec and layout,
+  the registry. No Faust, Kafka, Redis or HTTP.
+- ``streams.pipeline`` — Kafka messages to the engine to a store, dead letters, change sinks;
+  ``streams.serving`` the Redis tables; ``streams.replay`` offline replay.
+- ``streams.settings`` — every command's settings in one table; ``streams.topics`` and
+  ``streams.kafka_client`` the Kafka side.
+- ``streams.produce`` — batching, publish, synthetic publics, the simulator.
+- ``streams.local`` — the embedded broker and Redis, and ``gospulse up``.
+- ``streams.cli`` — the ``gospulse`` command.
+
+The Faust edge is the ``agents`` package.
+"""

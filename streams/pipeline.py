@@ -2,24 +2,23 @@
 
 The Faust agent (``agents.ingest``) hands it messages and a chunk store (a changelogged Faust
 table); tests hand it a dict. Persisting is coalesced: ``flush`` writes each changed public once
-per batch of messages, as ``streams.layout`` lays it out (records of bounded size, the root last),
+per batch of messages, as ``streams.core.layout`` lays it out (records of bounded size, the root last),
 and the agent calls it before the batch's offsets can be acknowledged, so a public's state reaches
 the changelog before the offsets that cover it are committed.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from schemas.contract import DEAD_LETTER_CUT_BYTES, MAX_VALUE_BYTES
 from schemas.validate import decode_message
-from streams.engine import Engine
-from streams.layout import ROOT_KEY, Layout, Limits, load, plan
-from streams.state import PublicState
-from streams.table import snapshot
+from streams.core.engine import Engine
+from streams.core.layout import ROOT_KEY, Layout, Limits, load, plan
+from streams.core.state import PublicState
+from streams.core.timebase import now_ms
 
 
 class ChunkStore(Protocol):
@@ -82,12 +81,20 @@ class DeadLetter:
         return out
 
 
-#: Far longer than any commit interval, so two ticks ago is before the last commit.
-SETTLE_EVERY_S = 30.0
-
-
 def record_key(public_id: str, suffix: str) -> str:
     return public_id if suffix == ROOT_KEY else f"{public_id}|{suffix}"
+
+
+class ChangeSink(Protocol):
+    """A consumer of changed publics (the Redis tables; next the breach detector and metrics)."""
+
+    def changed(self, public_ids: Sequence[str]) -> None:
+        """These publics' state was written (or their segment changed): their tables are new."""
+        ...
+
+    def forgotten(self, public_ids: Sequence[str]) -> None:
+        """This worker no longer owns these publics: anything pending for them must be dropped."""
+        ...
 
 
 class Pipeline:
@@ -95,7 +102,7 @@ class Pipeline:
         self,
         store: ChunkStore,
         engine: Engine | None = None,
-        clock: Callable[[], int] | None = None,
+        clock: Callable[[], int] = now_ms,
         families: Mapping[str, str] | None = None,
         limits: Limits | None = None,
     ):
@@ -104,14 +111,12 @@ class Pipeline:
         self.store = store
         self.families = families or {}
         self.engine = engine if engine is not None else Engine()
-        self.clock = clock or (lambda: time.time_ns() // 1_000_000)
+        self.clock = clock
         self.limits = limits or Limits()
+        self.sinks: list[ChangeSink] = []
         self._partition_of: dict[str, int] = {}
-        self._dirty: set[str] = set()
-        #: Where each held public's pages are (``streams.layout``).
+        #: Where each held public's pages are (``streams.core.layout``).
         self._layouts: dict[str, Layout] = {}
-        #: Publics written since the serving layer last took them (see ``take_unserved``).
-        self._unserved: set[str] = set()
         #: The root bytes this worker last wrote per public: if the store holds another object, a
         #: rebalance gave the public to another worker in between and the memory copy is stale.
         self._written: dict[str, bytes] = {}
@@ -119,20 +124,24 @@ class Pipeline:
         self.duplicates = 0
         self.rejected = 0
 
+    def add_sink(self, sink: ChangeSink) -> None:
+        """Hand every flush's changed publics to ``sink`` from now on."""
+        self.sinks.append(sink)
+
     def state(self, public_id: str) -> PublicState:
         """The public's state: the one in memory while the store still holds what this worker last
         wrote for it, else loaded from the store (after a start, or after another worker owned it)."""
-        st = self.engine.publics.get(public_id)
+        st = self.engine.get(public_id)
         root = self.store.get(public_id)
         if st is not None and root is self._written.get(public_id):
             return st
-        self.engine.publics.pop(public_id, None)
+        self.engine.evict([public_id])
         if root is None:
             st = self.engine.state(public_id)
             layout = Layout()
         else:
             st, layout = load(public_id, root, self.store.get)
-            self.engine.publics[public_id] = st
+            self.engine.load(st)
             self._written[public_id] = root
         st.track_changes()
         for memory in st.memories:
@@ -144,13 +153,13 @@ class Pipeline:
         """The public's table at ``at`` (``None`` when it has no state), for readers: the held state
         when it is current, else the store's, decoded for this answer and not kept (a worker serving
         every public it owns need not hold every one of them in memory)."""
-        st = self.engine.publics.get(public_id)
+        st = self.engine.get(public_id)
         root = self.store.get(public_id)
         if st is None or root is not self._written.get(public_id):
             if root is None:
                 return None
             st = load(public_id, root, self.store.get, ids=False)[0]
-        return snapshot(st, at, self.engine.registry.segment(public_id))
+        return self.engine.table_of(st, at)
 
     def apply_message(
         self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes
@@ -171,45 +180,51 @@ class Pipeline:
         self.rejected += len(dead)
         if good:
             self._partition_of[public_id] = partition
-            applied = self.state(public_id).apply_all(good)
+            self.state(public_id)  # current before it changes
+            applied = self.engine.apply_all(public_id, good)
             self.applied += applied
             self.duplicates += len(good) - applied
-            self._dirty.add(public_id)
         return dead
 
-    def flush(self) -> int:
-        """Write every public touched since the last flush; returns how many records.
+    def rewrite(self, public_id: str, partition: int) -> None:
+        """Write the public's state (read from the store) again at the next flush, events or not: it
+        moves state written by an older format to the current one."""
+        self._partition_of[public_id] = partition
+        self.state(public_id)
+        self.engine.mark_changed(public_id)
 
-        Each public's changed pages go first and its root last (``streams.layout``), so a crash
+    def flush(self) -> int:
+        """Write every public changed since the last flush, then tell the sinks; returns how many records.
+
+        Each public's changed pages go first and its root last (``streams.core.layout``), so a crash
         part-way leaves each public either wholly before or wholly after the flush.
         """
         records = 0
-        for public_id in self._dirty:
-            st = self.engine.publics[public_id]
+        changed = self.engine.take_changed()
+        for public_id in changed:
+            st = self.engine.get(public_id)
+            assert st is not None, public_id
             partition = self._partition_of[public_id]
             root, writes = plan(st, self._layouts[public_id], self.limits)
             for suffix, value in writes:
                 self.store.put(record_key(public_id, suffix), partition, value)
             self._written[public_id] = root
             records += len(writes)
-        self._unserved |= self._dirty
-        self._dirty.clear()
+        if changed:
+            for sink in self.sinks:
+                sink.changed(changed)
         return records
 
-    def take_unserved(self) -> list[str]:
-        """The publics whose state changed since the last call, for the serving layer to refresh."""
-        taken = sorted(self._unserved)
-        self._unserved.clear()
-        return taken
-
-    def give_back_unserved(self, public_ids: list[str]) -> None:
-        """The serving layer could not refresh these: offer them again next time."""
-        self._unserved.update(p for p in public_ids if p in self._partition_of)
+    def segment_changed(self, public_id: str) -> None:
+        """The registry gave a held public a new segment: its table changed without an event."""
+        if public_id in self._partition_of:
+            for sink in self.sinks:
+                sink.changed([public_id])
 
     def settle(self) -> None:
-        """A periodic tick (every ``SETTLE_EVERY_S``): ids older than two ticks are surely committed
-        and become sweepable (see ``streams.state.IdMemory``)."""
-        for st in self.engine.publics.values():
+        """A periodic tick (every ``settle_s``): ids older than two ticks are surely committed and
+        become sweepable (see ``streams.core.state.IdMemory``)."""
+        for _, st in self.engine.held():
             for memory in st.memories:
                 memory.settle()
 
@@ -220,10 +235,11 @@ class Pipeline:
     def forget_partitions(self, partitions: set[int]) -> None:
         """Drop in-memory states of publics whose partitions this worker no longer owns."""
         gone = [p for p, part in self._partition_of.items() if part in partitions]
+        self.engine.evict(gone)
         for public_id in gone:
-            self.engine.publics.pop(public_id, None)
             del self._partition_of[public_id]
-            self._dirty.discard(public_id)
-            self._unserved.discard(public_id)
             self._layouts.pop(public_id, None)
             self._written.pop(public_id, None)
+        if gone:
+            for sink in self.sinks:
+                sink.forgotten(gone)

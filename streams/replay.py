@@ -16,8 +16,8 @@ import orjson
 from schemas.contract import MAX_VALUE_BYTES
 from schemas.validate import OVERSIZE_REASON, check_event, check_message, not_json_reason
 from streams.badinput import BadTally
-from streams.engine import Engine
-from streams.registry import PublicInfo, Registry, parse_record
+from streams.core.engine import Engine
+from streams.core.registry import PublicInfo, Registry, parse_record
 
 
 @dataclass
@@ -87,7 +87,7 @@ def replay_lines(
 ) -> None:
     """Feed log lines to ``engine``: events after ``at`` do not take part; bad ones are counted."""
     loads = orjson.loads
-    publics = engine.publics
+    held = engine.get
     lineno = applied = events = after = 0
     next_tick = tick_every if tick is not None else -1
     with _collector_paused():
@@ -110,7 +110,7 @@ def replay_lines(
                 if value["occurred_at"] > at:
                     after += 1
                     continue
-                state = publics.get(value["public_id"])
+                state = held(value["public_id"])
                 if state is None:
                     state = engine.state(value["public_id"])
                 applied += state.apply(value)

@@ -3,7 +3,8 @@
 A worker writes the tables (contract §2, at the push time) of the publics it holds into one Redis
 hash, ``<app_id>:tables`` (field ``public_id``, value the JSON snapshot), in two ways:
 
-- every ``PUSH_EVERY_S``, the publics whose state changed since the last push;
+- every push interval (5 s by default), the publics whose state changed since the last push: the
+  pipeline hands them over after each flush, as to any sink (``streams.pipeline.ChangeSink``);
 - continuously, every public it owns in turn, a slice each ``REFRESH_TICK_S``, so that each table is
   rewritten at least once per refresh interval whether or not its public had events. A table changes
   with time alone (windows slide, comments become overdue), and the quiet publics are the ones a
@@ -18,17 +19,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Final
 
 import orjson
 
-from streams.pipeline import Pipeline
-
 log = logging.getLogger(__name__)
 
-#: Seconds between pushes of the changed publics.
-PUSH_EVERY_S: Final = 5.0
 #: Seconds between two slices of the refresh.
 REFRESH_TICK_S: Final = 1.0
 #: Default refresh interval: no table in Redis is older than this.
@@ -41,22 +38,32 @@ def tables_key(app_id: str) -> str:
     return f"{app_id}:tables"
 
 
+TableOf = Callable[[str, int], dict[str, Any] | None]
+
+
 class RedisTables:
     """Writes publics' tables to Redis; ``client`` is a ``redis.asyncio.Redis``.
 
-    ``owned()`` lists the publics whose partitions this worker owns now (with state in its table).
+    ``table_of(public_id, at)`` computes a table (``None``: no state); ``owned()`` lists the publics
+    whose partitions this worker owns now (with state in its table). As a ``ChangeSink`` it keeps
+    the changed publics until the next push.
     """
 
     def __init__(
         self,
         client: Any,
         app_id: str,
+        table_of: TableOf,
         owned: Callable[[], Sequence[str]] = list,
         refresh_s: float = DEFAULT_REFRESH_S,
     ) -> None:
         self.client = client
         self.key = tables_key(app_id)
+        self.table_of = table_of
         self.owned = owned
+        #: Changed publics not yet pushed, and those of the push under way.
+        self.pending: set[str] = set()
+        self._pushing: set[str] = set()
         self.refresh_s = refresh_s
         self.pushed = 0
         self.refreshed = 0
@@ -66,17 +73,26 @@ class RedisTables:
         self._cursor = 0
         self._per_tick = 0
 
-    async def push(self, pipeline: Pipeline, now_ms: int) -> int:
+    def changed(self, public_ids: Iterable[str]) -> None:
+        self.pending.update(public_ids)
+
+    def forgotten(self, public_ids: Iterable[str]) -> None:
+        gone = set(public_ids)
+        self.pending -= gone
+        self._pushing -= gone
+
+    async def push(self, now_ms: int) -> int:
         """Write the changed publics' tables at ``now_ms``; on a Redis error they wait for the next push."""
-        public_ids = pipeline.take_unserved()
-        written = await self._write(pipeline, public_ids, now_ms)
+        public_ids = sorted(self.pending)
+        self._pushing, self.pending = self.pending, set()
+        written = await self._write(public_ids, now_ms)
         if written is None:
-            pipeline.give_back_unserved(public_ids)
+            self.pending |= self._pushing  # less any forgotten meanwhile
             return 0
         self.pushed += written
         return written
 
-    async def refresh(self, pipeline: Pipeline, now_ms: int) -> int:
+    async def refresh(self, now_ms: int) -> int:
         """Write the next slice of the owned publics' tables; a round covers them all in ~90 % of
         ``refresh_s``. A failed slice is not retried: the next round rewrites it anyway."""
         if self._cursor >= len(self._round):
@@ -86,16 +102,16 @@ class RedisTables:
             self._per_tick = max(1, math.ceil(len(self._round) / ticks))
         part = self._round[self._cursor : self._cursor + self._per_tick]
         self._cursor += len(part)
-        written = await self._write(pipeline, part, now_ms)
+        written = await self._write(part, now_ms)
         self.refreshed += written or 0
         return written or 0
 
-    async def _write(self, pipeline: Pipeline, public_ids: Sequence[str], now_ms: int) -> int | None:
+    async def _write(self, public_ids: Sequence[str], now_ms: int) -> int | None:
         """HSET the tables of ``public_ids`` at ``now_ms``; ``None`` when Redis failed."""
         fields: dict[str, bytes] = {}
         for n, public_id in enumerate(public_ids, 1):
             try:
-                table = pipeline.current_table(public_id, now_ms)
+                table = self.table_of(public_id, now_ms)
             except Exception:  # one bad public must not stop the others (it is logged, and counted)
                 self.skipped += 1
                 log.exception("could not compute the table of %s for Redis; skipped", public_id)

@@ -1,17 +1,24 @@
-"""Worker settings: flags over environment variables over defaults, checked before anything starts.
+"""Every setting of every command, in one table: name, type and bounds, default, flag, variable, help.
 
-A wrong value stops startup with a message that names where it came from (flag or variable), the
-field, and how to fix it.
+The argparse options (``add_options``) and the loader (``load``) both come from ``SETTINGS``, so a
+flag, its environment variable, its default and its checks cannot drift apart, and a new setting is
+one entry. Flags win over environment variables, which win over defaults. A wrong value stops the
+command before anything starts, with a message that names where it came from (flag or variable),
+the setting, and how to fix it. Variables are read when a command loads its settings, never while
+the parser is built, so ``--help`` works whatever the environment holds.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
-from streams.layout import DEFAULT_RECORD_BYTES
+from streams.core.layout import DEFAULT_RECORD_BYTES
+from streams.kafka_client import BrokerAddress
 from streams.topics import DEFAULT_PREFIX, Topics
 
 
@@ -19,120 +26,304 @@ class SettingsError(ValueError):
     """A setting that cannot be used; ``str()`` is the message for the operator."""
 
 
+Parse = Callable[[str], Any]
+
+
 @dataclass(frozen=True)
-class WorkerSettings:
-    broker: str = "kafka://127.0.0.1:9092"
-    topics: Topics = field(default_factory=Topics)
-    partitions: int = 8
-    app_id: str = "gospulse"
-    web_host: str = "127.0.0.1"
-    web_port: int = 6066
-    data_dir: Path = Path(".gospulse")
-    #: Largest number of Kafka messages applied before their state changes are written.
-    batch_messages: int = 500
-    #: Longest wait for a batch to fill, in seconds.
-    batch_within_s: float = 0.25
-    #: Consumer-group timeouts: tansu holds a join for the whole rebalance timeout, so keep it short.
-    session_timeout_s: float = 10.0
-    rebalance_timeout_s: float = 6.0
-    commit_interval_s: float = 2.0
-    #: Where the current tables are pushed for readers (``streams.serving``); None: nowhere.
-    redis_url: str | None = None
-    #: Every owned public's table in Redis is rewritten at least this often (``streams.serving``).
-    redis_refresh_s: int = 60
-    #: No state record is larger (``streams.layout``); far below the broker's message limit.
-    max_record_bytes: int = DEFAULT_RECORD_BYTES
-    #: A stop signal ends the worker within this long, cleanly or not (``streams.shutdown``).
-    stop_timeout_s: int = 30
-    #: How long a commit waits for the records before it; past it the worker stops uncommitted.
-    delivery_timeout_s: float = 60.0
+class Setting:
+    """One setting. ``parse`` turns the text given into the value, or raises ``ValueError`` saying
+    what is wrong with it ("must be …", "'x' is not …"); ``hint`` says what to write instead."""
+
+    name: str
+    parse: Parse
+    default: Any
+    help: str
+    hint: str = ""
+    metavar: str = "VALUE"
+    #: ``--name-with-dashes`` unless given.
+    flag: str = ""
+    #: ``GOSPULSE_NAME`` unless given; ``None``: no variable.
+    env: str | None = ""
+    #: How messages name it (default: ``name``).
+    label: str = ""
+
+    @property
+    def option(self) -> str:
+        return self.flag or "--" + self.name.replace("_", "-")
+
+    @property
+    def shown_default(self) -> object:
+        """The default as an operator writes it (a broker as HOST:PORT, topics as their prefix)."""
+        return getattr(self.default, "bootstrap", getattr(self.default, "prefix", self.default))
+
+    @property
+    def variable(self) -> str | None:
+        return "GOSPULSE_" + self.name.upper() if self.env == "" else self.env
 
 
-_ENV = {
-    "broker": "GOSPULSE_BROKER",
-    "topic_prefix": "GOSPULSE_TOPIC_PREFIX",
-    "partitions": "GOSPULSE_PARTITIONS",
-    "app_id": "GOSPULSE_APP_ID",
-    "web_port": "GOSPULSE_WEB_PORT",
-    "data_dir": "GOSPULSE_DATA_DIR",
-    "batch_messages": "GOSPULSE_BATCH_MESSAGES",
-    "redis": "GOSPULSE_REDIS_URL",
-    "max_record_bytes": "GOSPULSE_MAX_RECORD_BYTES",
-    "redis_refresh_s": "GOSPULSE_REDIS_REFRESH_S",
-    "stop_timeout_s": "GOSPULSE_STOP_TIMEOUT_S",
+def whole(low: int, high: int) -> Parse:
+    def parse(text: str) -> int:
+        try:
+            number = int(text)
+        except ValueError:
+            raise ValueError(f"must be a whole number, got {text!r}") from None
+        if not low <= number <= high:
+            raise ValueError(f"must be between {low} and {high}, got {number}")
+        return number
+
+    return parse
+
+
+def seconds(low: float, high: float) -> Parse:
+    def parse(text: str) -> float:
+        try:
+            number = float(text)
+        except ValueError:
+            raise ValueError(f"must be a number of seconds, got {text!r}") from None
+        if not low <= number <= high:
+            raise ValueError(f"must be between {low:g} and {high:g} seconds, got {number:g}")
+        return number
+
+    return parse
+
+
+def _topics(text: str) -> Topics:
+    try:
+        return Topics(text)
+    except ValueError as exc:
+        raise ValueError(str(exc).removeprefix("topic prefix ")) from None
+
+
+def _redis_url(text: str) -> str:
+    if not text.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError(f"{text!r} is not a Redis URL; write e.g. redis://127.0.0.1:6379/0")
+    return text
+
+
+def _text(text: str) -> str:
+    if not text.strip():
+        raise ValueError("must not be empty")
+    return text
+
+
+def _url(text: str) -> str:
+    if not text.startswith(("http://", "https://")):
+        raise ValueError(f"{text!r} is not an http:// URL; write e.g. http://worker-1.internal:6066")
+    return text.rstrip("/")
+
+
+SETTINGS: dict[str, Setting] = {
+    s.name: s
+    for s in (
+        Setting(
+            "broker",
+            BrokerAddress.parse,
+            BrokerAddress.parse("127.0.0.1:9092"),
+            "Kafka bootstrap server(s), comma-separated; tansu://HOST:PORT for the embedded broker tansu",
+            metavar="HOST:PORT",
+        ),
+        Setting(
+            "topics",
+            _topics,
+            Topics(DEFAULT_PREFIX),
+            "prefix of every topic name",
+            metavar="P",
+            flag="--topic-prefix",
+            env="GOSPULSE_TOPIC_PREFIX",
+            label="topic prefix",
+        ),
+        Setting(
+            "partitions",
+            whole(1, 1024),
+            8,
+            "partitions of the event topics (created with this many if missing)",
+            "use the partition count of the event topics",
+            metavar="N",
+        ),
+        Setting("app_id", _text, "gospulse", "consumer group and changelog name", metavar="ID"),
+        Setting("web_host", _text, "0.0.0.0", "address the HTTP API listens on", metavar="HOST"),
+        Setting("web_port", whole(1, 65535), 6066, "HTTP port", "pick a free TCP port", metavar="PORT"),
+        Setting(
+            "advertised_url",
+            _url,
+            None,
+            "the URL other workers reach this one's HTTP API at, for "
+            "forwarded requests (default: http://<this host's name>:<web port>)",
+            metavar="URL",
+        ),
+        Setting("data_dir", Path, Path(".gospulse"), "worker data directory", metavar="DIR"),
+        Setting(
+            "batch_messages",
+            whole(1, 100_000),
+            500,
+            "most messages applied per state write",
+            "500 suits most loads",
+            metavar="N",
+        ),
+        Setting(
+            "batch_within_s",
+            seconds(0.001, 60),
+            0.25,
+            "longest wait for a batch to fill",
+            "0.25 suits most loads",
+            metavar="SECONDS",
+        ),
+        Setting(
+            "session_timeout_s",
+            seconds(1, 300),
+            10.0,
+            "consumer-group session timeout",
+            "10 suits most",
+            metavar="SECONDS",
+        ),
+        Setting(
+            "rebalance_timeout_s",
+            seconds(1, 300),
+            6.0,
+            "consumer-group rebalance timeout (tansu holds a join for all of it: keep it short)",
+            "6 suits most",
+            metavar="SECONDS",
+        ),
+        Setting(
+            "commit_interval_s",
+            seconds(0.1, 60),
+            2.0,
+            "how often offsets are committed",
+            "2 suits most",
+            metavar="SECONDS",
+        ),
+        Setting(
+            "max_record_bytes",
+            whole(16 * 1024, 900 * 1024),
+            DEFAULT_RECORD_BYTES,
+            "largest state record written to the changelog, whatever a public's traffic",
+            "keep it well below the broker's message.max.bytes (1 MB by default); 262144 suits most",
+            metavar="BYTES",
+        ),
+        Setting(
+            "redis_url",
+            _redis_url,
+            None,
+            "push every changed public's table to this Redis, e.g. "
+            "redis://127.0.0.1:6379/0 (default: no Redis)",
+            flag="--redis",
+            metavar="URL",
+            label="redis",
+        ),
+        Setting(
+            "redis_push_s",
+            seconds(0.1, 3600),
+            5.0,
+            "how often changed publics' tables go to Redis",
+            "5 suits most",
+            metavar="SECONDS",
+        ),
+        Setting(
+            "redis_refresh_s",
+            whole(2, 86_400),
+            60,
+            "rewrite every owned public's table in Redis at least this often, events or not",
+            "how stale a table in Redis may get, in seconds; 60 suits most",
+            metavar="SECONDS",
+        ),
+        Setting(
+            "settle_s",
+            seconds(1, 3600),
+            30.0,
+            "how often remembered event ids are settled (far longer than the commit interval)",
+            "30 suits most",
+            metavar="SECONDS",
+        ),
+        Setting(
+            "stop_timeout_s",
+            whole(1, 3600),
+            30,
+            "on SIGTERM or SIGINT, exit at the latest this long after a clean stop began",
+            "keep it below your orchestrator's grace period; 30 suits most",
+            metavar="SECONDS",
+        ),
+        Setting(
+            "delivery_timeout_s",
+            seconds(1, 3600),
+            60.0,
+            "how long a commit waits for the records before it; past it the worker stops uncommitted",
+            "60 suits most",
+            metavar="SECONDS",
+        ),
+    )
 }
 
-_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+def add_options(parser: argparse.ArgumentParser, names: Iterable[str]) -> None:
+    """Add the flags of ``names`` (each defaulting to None: not given)."""
+    for name in names:
+        s = SETTINGS[name]
+        where = [f"env {s.variable}"] if s.variable else []
+        if s.shown_default is not None:
+            where.append(f"default {s.shown_default}")
+        parser.add_argument(
+            s.option, dest=name, metavar=s.metavar, default=None, help=f"{s.help} ({'; '.join(where)})"
+        )
+
+
+def load(
+    names: Iterable[str],
+    flags: Mapping[str, object],
+    env: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The values of ``names``: each flag (None where not given) over its variable over its default."""
+    env = os.environ if env is None else env
+    out: dict[str, Any] = {}
+    for name in names:
+        s = SETTINGS[name]
+        if flags.get(name) is not None:
+            text, source = str(flags[name]), s.option
+        elif s.variable and env.get(s.variable):
+            text, source = env[s.variable], f"environment variable {s.variable}"
+        else:
+            out[name] = s.default
+            continue
+        try:
+            out[name] = s.parse(text)
+        except ValueError as exc:
+            hint = f"; {s.hint}" if s.hint else ""
+            raise SettingsError(f"{source}: {s.label or name} {exc}{hint}") from None
+    return out
+
+
+_D = {name: s.default for name, s in SETTINGS.items()}  # every default is immutable
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """A worker's settings, checked (``load_settings``); every field is a ``SETTINGS`` entry."""
+
+    broker: BrokerAddress = _D["broker"]
+    topics: Topics = _D["topics"]
+    partitions: int = _D["partitions"]
+    app_id: str = _D["app_id"]
+    web_host: str = _D["web_host"]
+    web_port: int = _D["web_port"]
+    advertised_url: str | None = _D["advertised_url"]
+    data_dir: Path = _D["data_dir"]
+    batch_messages: int = _D["batch_messages"]
+    batch_within_s: float = _D["batch_within_s"]
+    session_timeout_s: float = _D["session_timeout_s"]
+    rebalance_timeout_s: float = _D["rebalance_timeout_s"]
+    commit_interval_s: float = _D["commit_interval_s"]
+    max_record_bytes: int = _D["max_record_bytes"]
+    redis_url: str | None = _D["redis_url"]
+    redis_push_s: float = _D["redis_push_s"]
+    redis_refresh_s: int = _D["redis_refresh_s"]
+    settle_s: float = _D["settle_s"]
+    stop_timeout_s: int = _D["stop_timeout_s"]
+    delivery_timeout_s: float = _D["delivery_timeout_s"]
+
+
+#: The worker's settings, in the order ``--help`` lists them.
+WORKER_SETTINGS: tuple[str, ...] = tuple(f.name for f in fields(WorkerSettings))
 
 
 def load_settings(flags: Mapping[str, object], env: Mapping[str, str] | None = None) -> WorkerSettings:
-    """Merge ``flags`` (None where not given) over ``env`` over the defaults, and check them."""
-    env = os.environ if env is None else env
-
-    def pick(name: str) -> tuple[object, str] | None:
-        if flags.get(name) is not None:
-            return flags[name], f"--{name.replace('_', '-')}"
-        var = _ENV.get(name)
-        if var and env.get(var):
-            return env[var], f"environment variable {var}"
-        return None
-
-    def integer(name: str, low: int, high: int, default: int, hint: str) -> int:
-        got = pick(name)
-        if got is None:
-            return default
-        value, source = got
-        try:
-            number = int(str(value))
-        except ValueError:
-            raise SettingsError(f"{source}: {name} must be a whole number, got {value!r}; {hint}") from None
-        if not low <= number <= high:
-            raise SettingsError(f"{source}: {name} must be between {low} and {high}, got {number}; {hint}")
-        return number
-
-    broker = pick("broker")
-    broker_url = str(broker[0]) if broker else WorkerSettings.broker
-    if not broker_url.startswith("kafka://"):
-        broker_url = "kafka://" + broker_url
-    for server in broker_url.removeprefix("kafka://").split(";"):
-        host, _, port = server.rpartition(":")
-        if not host or not port.isdigit():
-            source = broker[1] if broker else "default"
-            raise SettingsError(
-                f"{source}: broker {server!r} is not HOST:PORT; write e.g. 127.0.0.1:9092 or kafka://kafka:9092"
-            )
-    prefix = pick("topic_prefix")
-    try:
-        topics = Topics(str(prefix[0])) if prefix else Topics(DEFAULT_PREFIX)
-    except ValueError as exc:
-        raise SettingsError(f"{prefix[1] if prefix else 'default'}: {exc}") from None
-    app_id = pick("app_id")
-    data_dir = pick("data_dir")
-    redis = pick("redis")
-    if redis is not None and not str(redis[0]).startswith(_REDIS_SCHEMES):
-        raise SettingsError(
-            f"{redis[1]}: redis {redis[0]!r} is not a Redis URL; write e.g. redis://127.0.0.1:6379/0"
-        )
-    return WorkerSettings(
-        broker=broker_url,
-        topics=topics,
-        partitions=integer("partitions", 1, 1024, 8, "use the partition count of the event topics"),
-        app_id=str(app_id[0]) if app_id else "gospulse",
-        web_port=integer("web_port", 1, 65535, 6066, "pick a free TCP port"),
-        data_dir=Path(str(data_dir[0])) if data_dir else Path(".gospulse"),
-        batch_messages=integer("batch_messages", 1, 100_000, 500, "500 suits most loads"),
-        redis_url=str(redis[0]) if redis else None,
-        redis_refresh_s=integer(
-            "redis_refresh_s", 2, 86_400, 60, "how stale a table in Redis may get, in seconds; 60 suits most"
-        ),
-        stop_timeout_s=integer(
-            "stop_timeout_s", 1, 3600, 30, "keep it below your orchestrator's grace period; 30 suits most"
-        ),
-        max_record_bytes=integer(
-            "max_record_bytes",
-            16 * 1024,
-            900 * 1024,
-            DEFAULT_RECORD_BYTES,
-            "keep it well below the broker's message.max.bytes (1 MB by default); 262144 suits most",
-        ),
-    )
+    """The worker's settings from ``flags`` (None where not given) over ``env`` over the defaults."""
+    return WorkerSettings(**load(WORKER_SETTINGS, flags, env))

@@ -8,13 +8,12 @@ from pathlib import Path
 import orjson
 import pytest
 
-from agents import ingest
-from streams.app import create_app
-from streams.delivery import DeliveryGuard, RecordNotWritten
-from streams.layout import StateTooLarge, decode
+from agents.delivery import DeliveryGuard, RecordNotWritten
+from agents.worker import build_worker
+from streams.core.layout import StateTooLarge, decode
+from streams.core.table import snapshot
 from streams.pipeline import DeadLetter
 from streams.settings import WorkerSettings
-from streams.table import snapshot
 from tests.logs import event
 
 
@@ -24,11 +23,10 @@ def wired(tmp_path: Path) -> tuple:
     settings = WorkerSettings(data_dir=tmp_path, app_id="t-agent", batch_within_s=0.01)
     dead: list[DeadLetter] = []
     failures: list[str] = []
-    app, table, pipeline = create_app(settings, DeliveryGuard(on_failure=failures.append))
-    agent = ingest.register(app, pipeline, settings, table.guard, dead.append)
-    app.finalize()
-    app.flow_control.resume()
-    return agent, table, pipeline, dead, failures
+    worker = build_worker(settings, DeliveryGuard(on_failure=failures.append), dead.append)
+    worker.app.finalize()
+    worker.app.flow_control.resume()
+    return worker.ingest, worker.table, worker.pipeline, dead, failures
 
 
 def test_good_events_reach_the_state_and_bad_ones_the_dead_letters(wired: tuple) -> None:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from streams.broker import EmbeddedBroker
+from streams.local.tansu import EmbeddedBroker
+from tests.integration.worker import WorkerProcess
 
 
 @pytest.fixture(scope="session")
@@ -18,3 +19,12 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]
     log = Path(tmp_path_factory.mktemp("tansu")) / "tansu.log"
     with EmbeddedBroker(log_path=log) as running:
         yield running
+
+
+@pytest.fixture
+def workers(broker: EmbeddedBroker) -> Iterator[list[WorkerProcess]]:
+    """Workers a test starts: every one is stopped after it, passed or failed."""
+    started: list[WorkerProcess] = []
+    yield started
+    for worker in started:
+        worker.stop()

@@ -11,12 +11,12 @@ from pathlib import Path
 import orjson
 from kafka import KafkaConsumer, TopicPartition
 
+from agents import routing
 from schemas.contract import KINDS
-from streams import routing
-from streams.broker import EmbeddedBroker
-from streams.engine import Engine
+from streams.core.engine import Engine
+from streams.local.tansu import EmbeddedBroker
+from streams.produce.synth import log_events, make_publics
 from streams.replay import replay_events
-from streams.synth import log_events, make_publics
 from streams.topics import Topics
 
 GOSPULSE = Path(sys.executable).parent / "gospulse"
@@ -99,7 +99,7 @@ def test_a_log_lands_batched_per_public_in_order_and_bad_lines_stay_out(
         partition_of[(record.topic, key)].add(record.partition)
         arrived.extend(batch)
     assert all(len(p) == 1 for p in partition_of.values()), "a public's messages share one partition"
-    # ...the one the API's router computes for the public (streams.routing)
+    # ...the one the API's router computes for the public (agents.routing)
     assert all(p == {routing.partition_of(key, 4)} for (_, key), p in partition_of.items())
     assert sorted(e["event_id"] for e in arrived) == sorted(e["event_id"] for e in events)
     # log order per public and topic survives the trip (records come partition by partition, in offset order)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import orjson
 
-from streams.broker import EmbeddedBroker
+from streams.local.tansu import EmbeddedBroker
 from tests.integration.test_worker import PARTITIONS, _assert_equal, expected_tables, generated_log, publish
 from tests.integration.worker import WorkerProcess, eventually, tables_from_changelog
 

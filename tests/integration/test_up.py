@@ -11,9 +11,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import redis
 
-from streams.broker import free_port
+from streams.local.tansu import free_port
 from tests.integration.test_worker import get_json
 from tests.integration.worker import eventually
 
@@ -21,22 +22,8 @@ from tests.integration.worker import eventually
 def test_up_runs_everything_and_ctrl_c_stops_it_all(tmp_path: Path) -> None:
     port = free_port()
     env = dict(os.environ, PATH=str(Path(sys.executable).parent))  # no system redis-server on PATH
-    args = ["--publics", "40", "--days", "1", "--web-port", str(port), "--workdir", str(tmp_path)]
-    up = subprocess.Popen(
-        [sys.executable, "-m", "streams.cli", "up", *args],
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        start_new_session=True,
-    )
-    lines: list[str] = []
+    up, out = _start_up(tmp_path, port, publics=40, days=1, env=env)
     try:
-        assert up.stderr is not None
-        while not any("Ctrl-C stops everything" in line for line in lines):
-            line = up.stderr.readline()
-            assert line, "gospulse up ended early:\n" + "".join(lines)
-            lines.append(line)
-        out = "".join(lines)
         api = re.search(r"API +(http://\S+)/publics/(\S+)", out)
         redis_url = re.search(r"redis +(redis://\S+)", out)
         assert api and redis_url, out
@@ -45,6 +32,8 @@ def test_up_runs_everything_and_ctrl_c_stops_it_all(tmp_path: Path) -> None:
             assert redis.Redis.from_url(redis_url[1]).hlen("gospulse:tables") == 40
             status, table = get_json(f"{api[1]}/publics/{api[2]}")
             assert status == 200 and table["public_id"] == api[2] and table["level"] is not None
+            # the sample public is a lively one, not a silent page with every count at zero
+            assert any(v for k, v in table.items() if k.endswith(("_24h", "_7d")) and isinstance(v, int))
 
         eventually(filled, timeout_s=90)
     finally:
@@ -61,3 +50,72 @@ def test_up_runs_everything_and_ctrl_c_stops_it_all(tmp_path: Path) -> None:
     simulator = f"simulate --broker 127.0.0.1:{broker_port}"
     simulators = subprocess.run(["pgrep", "-f", simulator], capture_output=True)
     assert simulators.returncode == 1, "the simulator is still running"
+
+
+def _start_up(
+    tmp_path: Path, port: int, publics: int = 20, days: float = 0.2, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[str], str]:
+    """``gospulse up`` with a small population, once it has printed where to look."""
+    args = [
+        "--publics",
+        str(publics),
+        "--days",
+        str(days),
+        "--web-port",
+        str(port),
+        "--workdir",
+        str(tmp_path),
+    ]
+    up = subprocess.Popen(
+        [sys.executable, "-m", "streams.cli", "up", *args],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
+    lines: list[str] = []
+    assert up.stderr is not None
+    while not any("Ctrl-C stops everything" in line for line in lines):
+        line = up.stderr.readline()
+        assert line, "gospulse up ended early:\n" + "".join(lines)
+        lines.append(line)
+    return up, "".join(lines)
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGHUP], ids=["SIGKILL", "SIGHUP"])
+def test_up_killed_outright_or_hung_up_on_leaves_no_process_behind(tmp_path: Path, signum: int) -> None:
+    port = free_port()
+    up, out = _start_up(tmp_path, port)
+    broker_port = int(re.search(r"tansu \(memory storage\) at 127.0.0.1:(\d+)", out)[1])
+    redis_port = int(re.search(r"redis://127.0.0.1:(\d+)", out)[1])
+    os.kill(up.pid, signum)  # up alone: its children are in sessions of their own
+    up.wait(timeout=60)
+
+    def all_gone() -> None:
+        for gone in (port, broker_port, redis_port):
+            assert not _listening(gone), f"something still listens on {gone} after signal {signum}"
+        simulators = subprocess.run(["pgrep", "-f", f"simulate --broker 127.0.0.1:{broker_port}"])
+        assert simulators.returncode == 1, "the simulator is still running"
+
+    eventually(all_gone, timeout_s=45)
+
+
+def test_up_says_when_the_web_port_is_taken(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "streams.cli", "up", "--web-port", str(port), "--workdir", str(tmp_path)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert done.returncode == 1
+    assert f"web port {port} is taken by another process" in done.stderr
+    assert "ready" not in done.stderr

@@ -5,24 +5,22 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
-import pytest
 import redis
 from kafka import KafkaProducer
 
-from streams import up
-from streams.broker import EmbeddedBroker
-from streams.delivery import EXIT_NOT_WRITTEN
-from streams.engine import Engine
-from streams.redis_server import EmbeddedRedis
-from streams.registry import PublicInfo, Registry
+from agents.delivery import EXIT_NOT_WRITTEN
+from streams.core.engine import Engine
+from streams.core.registry import PublicInfo, Registry
+from streams.local import up
+from streams.local.redis_server import EmbeddedRedis
+from streams.local.tansu import EmbeddedBroker
+from streams.produce.synth import Habits, busy_log, log_events, make_publics
 from streams.replay import replay_events
 from streams.serving import tables_key
-from streams.synth import Habits, busy_log, log_events, make_publics
 from tests.integration.worker import (
     GOSPULSE,
     WorkerProcess,
@@ -34,14 +32,6 @@ from tests.integration.worker import (
 
 HOUR = 3_600_000
 PARTITIONS = 4
-
-
-@pytest.fixture
-def workers(broker: EmbeddedBroker, tmp_path: Path) -> Iterator[list[WorkerProcess]]:
-    started: list[WorkerProcess] = []
-    yield started
-    for worker in started:
-        worker.stop()
 
 
 def generated_log(publics: int, seed: int) -> tuple[list[dict], int]:
@@ -221,7 +211,7 @@ def test_two_workers_sharing_partitions_give_the_tables_of_one(
     """Nothing lost or counted twice across a join and a leave.
 
     This failed about one run in five until recovery read changelog partitions to their true end
-    (``streams.highwater``): tansu's end offsets cut recovery short of the last batch's records.
+    (``agents.highwater``): tansu's end offsets cut recovery short of the last batch's records.
     """
     prefix, app_id = "t-pair.", "t-pair"
     events, at = generated_log(200, seed=13)
@@ -409,7 +399,7 @@ def test_poison_input_is_dead_lettered_never_fatal(
 
     eventually(in_redis, timeout_s=30)
     status, health = get_json(f"{api}/health")
-    assert health["events_rejected"] == 5 and worker.proc is not None and worker.proc.poll() is None
+    assert health["events_rejected"] == 5 and worker.child.alive()
 
 
 def _exactly(n: int, items: list) -> list:

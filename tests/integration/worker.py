@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -14,15 +13,19 @@ from typing import Any
 import orjson
 from kafka import KafkaConsumer, TopicPartition
 
-from streams.broker import EmbeddedBroker, free_port
-from streams.layout import decode
-from streams.table import snapshot
+from streams.core.layout import decode
+from streams.core.table import snapshot
+from streams.local.embedded import Child
+from streams.local.tansu import EmbeddedBroker, free_port
 
 GOSPULSE = Path(sys.executable).parent / "gospulse"
 REPO = Path(__file__).resolve().parents[2]
 
 
 class WorkerProcess:
+    """``gospulse worker`` (or ``command``) as a child process (``streams.local.embedded.Child``) on the
+    test broker, with its own port, data directory and log."""
+
     def __init__(
         self,
         broker: EmbeddedBroker,
@@ -36,48 +39,39 @@ class WorkerProcess:
     ) -> None:
         """``command`` runs instead of the installed ``gospulse`` (e.g. a faulty one), with ``env`` added."""
         self.broker, self.app_id, self.prefix, self.partitions = broker, app_id, prefix, partitions
-        self.redis_url = redis_url
-        self.command = command or [str(GOSPULSE)]
-        self.env = {**os.environ, **(env or {})}
-        self.workdir = workdir
         self.web_port = free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
         self.log = workdir / f"worker-{self.web_port}.log"
+        argv = [
+            *(command or [str(GOSPULSE)]),
+            "worker",
+            "--broker",
+            broker.url,
+            "--web-host",
+            "127.0.0.1",
+            "--topic-prefix",
+            prefix,
+            "--partitions",
+            str(partitions),
+            "--app-id",
+            app_id,
+            "--web-port",
+            str(self.web_port),
+            "--data-dir",
+            str(workdir / f"data-{self.web_port}"),
+            "--loglevel",
+            "info",
+            *(["--redis", redis_url] if redis_url else []),
+        ]
+        self.child = Child("worker", argv, self.log, env=env, cwd=REPO)
 
     def start(self) -> WorkerProcess:
-        self.proc = subprocess.Popen(
-            [
-                *self.command,
-                "worker",
-                "--broker",
-                self.broker.bootstrap,
-                "--topic-prefix",
-                self.prefix,
-                "--partitions",
-                str(self.partitions),
-                "--app-id",
-                self.app_id,
-                "--web-port",
-                str(self.web_port),
-                "--data-dir",
-                str(self.workdir / f"data-{self.web_port}"),
-                "--loglevel",
-                "info",
-                *(["--redis", self.redis_url] if self.redis_url else []),
-            ],
-            stdout=open(self.log, "ab"),  # noqa: SIM115 - lives as long as the process
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            env=self.env,
-            cwd=REPO,
-        )
+        self.child.start()
         return self
 
     def wait_exit(self, timeout_s: float) -> int:
         """The worker's exit status, once it has stopped by itself."""
-        assert self.proc is not None
         try:
-            return self.proc.wait(timeout=timeout_s)
+            return self.child.wait(timeout_s)
         except subprocess.TimeoutExpired:
             raise AssertionError(
                 f"worker still running after {timeout_s} s:\n{self.log.read_text()[-3000:]}"
@@ -86,7 +80,7 @@ class WorkerProcess:
     def wait_ready(self, timeout_s: float = 60) -> None:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            assert self.proc is not None and self.proc.poll() is None, self.log.read_text()[-3000:]
+            assert self.child.alive(), self.log.read_text()[-3000:]
             if b"Worker ready" in self.log.read_bytes():
                 return
             time.sleep(0.2)
@@ -94,25 +88,17 @@ class WorkerProcess:
 
     def terminate(self, timeout_s: float) -> tuple[int, float]:
         """SIGTERM, as an orchestrator stops a worker; the exit status and the seconds it took."""
-        assert self.proc is not None
         started = time.monotonic()
-        os.killpg(self.proc.pid, signal.SIGTERM)
+        self.child.signal(signal.SIGTERM)
         code = self.wait_exit(timeout_s)
         return code, time.monotonic() - started
 
     def kill9(self) -> None:
-        assert self.proc is not None
-        os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait()
+        self.child.signal(signal.SIGKILL)
+        self.child.wait(60)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        self.child.stop()
 
 
 def read_topic(broker: EmbeddedBroker, topic: str) -> list[Any]:

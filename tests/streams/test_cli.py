@@ -10,7 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from streams.engine import Engine
+from streams.core.engine import Engine
 from streams.replay import replay_events
 from tests.logs import BASE, HOUR, citizen, counted, event, official, published
 
@@ -188,7 +188,7 @@ def test_progress_bar_when_asked(tmp_path: Path) -> None:
 
 def test_replay_of_busy_publics_gives_their_tables(tmp_path: Path) -> None:
     """100 000 events of one public in a day and 10 000 unanswered comments of another, replayed."""
-    from streams.synth import busy_log
+    from streams.produce.synth import busy_log
 
     end = BASE + 30 * 24 * HOUR
     events = list(busy_log(100_000, 10_000, end, seed=3))
@@ -198,3 +198,30 @@ def test_replay_of_busy_publics_gives_their_tables(tmp_path: Path) -> None:
     assert tables["vk:-2"]["unanswered"] == 10_000 and tables["vk:-2"]["overdue"] > 9_000
     assert tables == {t["public_id"]: t for t in replay_events(events, end, Engine())}
     assert tables["vk:-1"]["answered_24h"] > 5_000  # a busy day's latencies, kept as a sketch per hour
+
+
+def test_a_bad_environment_variable_gets_a_message_not_a_traceback(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "GOSPULSE_PARTITIONS": "abc"}
+    for command in ("publish", "simulate", "up", "worker"):
+        helped = subprocess.run([str(GOSPULSE), command, "--help"], capture_output=True, text=True, env=env)
+        assert helped.returncode == 0 and "GOSPULSE_PARTITIONS" in helped.stdout, helped.stderr
+    log = write_log(tmp_path / "events.jsonl", GOOD)
+    for argv in (["publish", str(log)], ["simulate"], ["worker"]):
+        done = subprocess.run([str(GOSPULSE), *argv], capture_output=True, text=True, env=env, timeout=60)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.startswith(
+            f"gospulse {argv[0]}: environment variable GOSPULSE_PARTITIONS: partitions must be a whole number"
+        ), done.stderr
+        assert "Traceback" not in done.stderr
+
+
+def test_a_worker_whose_web_port_is_taken_says_so(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = run("worker", "--web-host", "127.0.0.1", "--web-port", str(port), "--data-dir", tmp_path)
+    assert done.returncode == 1
+    assert f"web port {port} on 127.0.0.1 is taken by another process" in done.stderr

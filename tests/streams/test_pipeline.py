@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from streams.layout import Limits
+from streams.core.layout import Limits
+from streams.core.table import snapshot
 from streams.pipeline import Pipeline, record_key
-from streams.table import snapshot
 from tests.logs import BASE, DAY, event, long_logs, short_logs
 
 #: Records of at most 1 KiB: even the small generated logs spill pages out of their roots and re-page.
@@ -173,7 +175,7 @@ def test_a_fast_backlog_never_sweeps_the_id_of_an_event_a_crash_may_redeliver() 
 
 
 def test_settled_ids_are_swept_after_two_ticks() -> None:
-    from streams.state import IdMemory
+    from streams.core.state import IdMemory
 
     memory = IdMemory()
     memory.hold_unsettled()
@@ -217,3 +219,32 @@ def test_poison_values_are_dead_lettered_cut_to_64_kib_and_never_applied() -> No
     big_count = event("subscribers.counted", BASE, count=2**64 - 1)
     assert pipeline.apply_message("p.subscriptions", 1, 10, b"vk:-1", orjson.dumps(big_count))
     assert pipeline.applied == 1 and pipeline.rejected == 6
+
+
+class RecordingSink:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, list[str]]] = []
+
+    def changed(self, public_ids: Sequence[str]) -> None:
+        self.calls.append(("changed", list(public_ids)))
+
+    def forgotten(self, public_ids: Sequence[str]) -> None:
+        self.calls.append(("forgotten", list(public_ids)))
+
+
+def test_a_flush_hands_its_changed_publics_to_every_sink_and_a_revocation_tells_them_to_forget() -> None:
+    pipeline, sink = Pipeline(DictStore()), RecordingSink()
+    pipeline.add_sink(sink)
+    run_batches(
+        pipeline, [[event("post.published", BASE, public_id=p, post_id="1") for p in ("vk:-2", "vk:-1")]]
+    )
+    run_batches(pipeline, [[]])  # an empty batch changes nothing and tells nobody
+    pipeline.segment_changed("vk:-1")  # a new registry record: its table changed without an event
+    pipeline.segment_changed("vk:-404")  # not held here: nothing to tell
+    pipeline.forget_partitions({0})
+    assert sink.calls == [
+        ("changed", ["vk:-1", "vk:-2"]),
+        ("changed", ["vk:-1"]),
+        ("forgotten", ["vk:-2", "vk:-1"]),
+    ]
+    assert len(pipeline.engine) == 0

@@ -1,0 +1,103 @@
+"""True end offsets, whatever the broker answers to ListOffsets: the ``tansu://`` Faust transport.
+
+tansu (the embedded broker) answers ListOffsets(latest) with the base offset of a partition's last
+record batch plus one, not its last offset plus one: after one batch of five records the "end" is
+1, not 5. Faust's table recovery reads a changelog partition up to that end, so it would stop
+before the rest of the last batch (state silently lost after a restart or rebalance), and a standby
+that has read further than that end crashes recovery with a ConsistencyError. Fetching from the
+reported end minus one returns the whole last batch, whose last record gives the true end. On a
+broker that answers correctly this changes nothing: the fetch finds the record just before the end.
+
+An end that cannot be checked is never taken on trust: recovering to a short end would hand the
+worker an old root, and it would then build on it past offsets already committed. So the check
+waits for the broker's answer for every partition (a slow machine or broker only delays it), and
+gives up, failing the recovery and so the worker, only after ``timeout_s``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any, Final, TypeVar
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from faust.transport.drivers import TRANSPORTS
+from faust.transport.drivers import aiokafka as driver
+
+TP = TypeVar("TP")
+
+
+class EndUnknown(RuntimeError):
+    """The broker did not let a changelog partition's end be checked in time."""
+
+
+async def true_end_offsets(bootstrap: str, ends: Mapping[TP, int], timeout_s: float = 120.0) -> dict[TP, int]:
+    """``ends`` (ListOffsets answers) corrected to one past each partition's last record."""
+    result = dict(ends)
+    todo = {TopicPartition(tp.topic, tp.partition): tp for tp, end in ends.items() if end > 0}  # type: ignore[attr-defined]
+    if not todo:
+        return result
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign(list(todo))
+        for tp, original in todo.items():
+            consumer.seek(tp, ends[original] - 1)
+        pending = set(todo)
+        answered_empty: set[TopicPartition] = set()
+        while pending:
+            if loop.time() > deadline:
+                raise EndUnknown(
+                    f"could not check the end of changelog partitions {sorted(map(tuple, pending))} within "
+                    f"{timeout_s:g} s; refusing to recover from a possibly short changelog"
+                )
+            batch = await consumer.getmany(*pending, timeout_ms=500)
+            for tp in list(pending):
+                records = batch.get(tp)
+                if records:
+                    original = todo[tp]
+                    result[original] = max(result[original], records[-1].offset + 1)
+                    pending.discard(tp)
+                elif consumer.highwater(tp) is not None:
+                    # the broker answered a fetch from end - 1 with nothing (compacted away): the
+                    # reported end stands, once a second poll confirms nothing was still buffered
+                    if tp in answered_empty:
+                        pending.discard(tp)
+                    answered_empty.add(tp)
+        return result
+    finally:
+        await consumer.stop()
+
+
+#: The broker URL scheme that selects ``TansuTransport`` (``tansu://host:port``).
+TANSU_SCHEME: Final = "tansu"
+
+
+class TansuConsumerThread(driver.AIOKafkaConsumerThread):
+    """Recovery reads each changelog partition to its true end (Faust asks ``_highwaters``)."""
+
+    async def _highwaters(self, partitions: list[Any]) -> Mapping[Any, int]:
+        ends = await super()._highwaters(partitions)
+        transport = self.transport
+        bootstrap = ",".join(driver.server_list(transport.url, transport.default_port))
+        return await true_end_offsets(bootstrap, ends)
+
+
+class TansuConsumer(driver.Consumer):
+    def _new_consumer_thread(self) -> driver.AIOKafkaConsumerThread:
+        return TansuConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+
+class TansuTransport(driver.Transport):
+    """Faust's aiokafka transport with the end-offset check, chosen by a ``tansu://`` broker URL only:
+    a worker on Apache Kafka runs Faust's own transport, untouched."""
+
+    Consumer = TansuConsumer
+
+
+def register_tansu_transport() -> None:
+    """Let Faust apps use ``tansu://host:port`` brokers (idempotent)."""
+    if TANSU_SCHEME not in TRANSPORTS.aliases:
+        TRANSPORTS.aliases[TANSU_SCHEME] = f"{__name__}:TansuTransport"

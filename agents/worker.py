@@ -1,0 +1,149 @@
+"""The worker's composition root: one call builds the Faust app with everything wired into it."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+
+from agents import ingest, serve
+from agents.delivery import DeliveryGuard, never_commit_unprocessed
+from agents.highwater import register_tansu_transport
+from agents.registry_feed import RegistryFeed
+from agents.shutdown import BoundedStopWorker
+from agents.table import StateTable, TableStore, owned_publics
+from agents.web import register_views
+from schemas.contract import DEAD_LETTER_MAX_BYTES
+from streams.core.engine import Engine
+from streams.core.layout import Limits
+from streams.core.registry import RecordsRegistry
+from streams.pipeline import Pipeline
+from streams.serving import RedisTables
+from streams.settings import WorkerSettings
+
+_WILDCARDS = ("0.0.0.0", "::", "")
+
+
+@dataclass(frozen=True)
+class Worker:
+    """What ``build_worker`` wired: tests and benches reach the parts through it."""
+
+    settings: WorkerSettings
+    app: faust.App
+    table: StateTable
+    pipeline: Pipeline
+    guard: DeliveryGuard
+    feed: RegistryFeed
+    ingest: Any
+    redis_tables: RedisTables | None
+
+    def run(self, loglevel: str = "warn") -> None:
+        """Run until stopped (SIGTERM/SIGINT end it within ``stop_timeout_s``)."""
+        worker = BoundedStopWorker(
+            self.app, loglevel=loglevel, quiet=True, stop_timeout_s=self.settings.stop_timeout_s
+        )
+        # Faust's changelog buffer warns whenever a batch queues more than 100 records ("producer buffer
+        # full", then "producer flush took"): routine here, every batch, and the guard already waits
+        # for every record (agents.delivery); a record that fails is logged there.
+        logging.getLogger("faust.transport.producer").setLevel(logging.ERROR)
+        # The terminal spinner sets the root logger to DEBUG so that it spins on every record: every
+        # aiokafka debug line would then be built (and dropped) per request, about a tenth of the CPU.
+        worker.spinner = None
+        worker.execute_from_commandline()
+
+
+def advertised_url(settings: WorkerSettings) -> str:
+    """Where other workers reach this one's HTTP API: the setting, else the listen address, else
+    (listening on every address) this host's name."""
+    if settings.advertised_url:
+        return settings.advertised_url
+    host = socket.gethostname() if settings.web_host in _WILDCARDS else settings.web_host
+    return f"http://{host}:{settings.web_port}"
+
+
+def faust_app(settings: WorkerSettings) -> faust.App:
+    """The Faust app as the worker configures it (the benchmarks' baselines share it)."""
+    register_tansu_transport()  # a tansu:// broker gets recovery to true end offsets (agents.highwater)
+    return faust.App(
+        settings.app_id,
+        broker=settings.broker.url,
+        store="memory://",
+        datadir=str(settings.data_dir),
+        topic_partitions=settings.partitions,
+        topic_allow_declare=True,
+        consumer_auto_offset_reset="earliest",
+        broker_session_timeout=settings.session_timeout_s,
+        broker_rebalance_timeout=settings.rebalance_timeout_s,
+        broker_heartbeat_interval=1.0,
+        broker_commit_interval=settings.commit_interval_s,
+        producer_acks=-1,
+        # a dead letter carries a bad value of up to 1 MiB unchanged (contract §1), key and headers too
+        producer_max_request_size=DEAD_LETTER_MAX_BYTES,
+        web_bind=settings.web_host,
+        web_port=settings.web_port,
+        canonical_url=advertised_url(settings),
+        web_enabled=True,
+    )
+
+
+def build_worker(
+    settings: WorkerSettings,
+    guard: DeliveryGuard | None = None,
+    send_dead: Any = None,
+    redis_client: Any = None,
+) -> Worker:
+    """The app with its state table, ingest agent, registry feed, HTTP views and (with a Redis URL or
+    client) the Redis tables.
+
+    ``guard`` (default: one that stops the process) holds every commit until the records before it
+    are written (``agents.delivery``); ``send_dead`` replaces the dead-letter topic (for Faust's test
+    context, which has no broker).
+    """
+    never_commit_unprocessed(settings.topics.events)  # agents.delivery: Faust's acks of skipped messages
+    app = faust_app(settings)
+    guard = guard or DeliveryGuard(settings.delivery_timeout_s)
+    app.producer.flush = guard.before(app.producer.flush)  # type: ignore[method-assign]
+    table = StateTable(
+        app,
+        guard=guard,
+        name="state",
+        key_type=bytes,  # raw UTF-8 keys, so any Kafka tool reads the changelog as written
+        value_type=bytes,
+        partitions=settings.partitions,
+        help="engagement state records per public (streams.core.layout)",
+    )
+    app.tables.add(table)
+    records: dict[bytes, bytes] = {}
+    pipeline = Pipeline(
+        TableStore(table),
+        Engine(RecordsRegistry(records)),
+        families=settings.topics.families(),
+        limits=Limits(settings.max_record_bytes),
+    )
+    feed = RegistryFeed(settings.broker.bootstrap, settings.topics.publics, records, pipeline.segment_changed)
+
+    @app.task
+    async def follow_registry() -> None:
+        await feed.run()
+
+    agent = ingest.register(app, pipeline, settings, guard, send_dead)
+    register_views(app, table, pipeline, feed, settings.partitions)
+    tables = None
+    if redis_client is None and settings.redis_url:
+        import redis.asyncio
+
+        redis_client = redis.asyncio.Redis.from_url(settings.redis_url)
+    if redis_client is not None:
+        tables = RedisTables(
+            redis_client,
+            settings.app_id,
+            pipeline.current_table,
+            owned=owned_publics(app, table, settings.topics.events, settings.partitions),
+            refresh_s=settings.redis_refresh_s,
+        )
+        pipeline.add_sink(tables)
+        serve.register(app, tables, settings.redis_push_s)
+    return Worker(settings, app, table, pipeline, guard, feed, agent, tables)

@@ -1,0 +1,45 @@
+"""The HTTP API's answers without a web server."""
+
+from __future__ import annotations
+
+import orjson
+
+from agents.web import public_table
+from streams.pipeline import Pipeline
+from tests.logs import BASE, DAY, HOUR, event
+from tests.streams.test_pipeline import DictStore
+
+
+def pipeline_with_one_public() -> Pipeline:
+    pipeline = Pipeline(DictStore(), clock=lambda: BASE)
+    pipeline.apply_message("posts", 0, 0, b"vk:-1", orjson.dumps(event("reaction.added", BASE, post_id="p")))
+    pipeline.flush()
+    return pipeline
+
+
+def test_a_known_public_gets_its_table_at_now_or_at_T() -> None:
+    pipeline = pipeline_with_one_public()
+    status, body = public_table(pipeline, "vk:-1", None, BASE + HOUR)
+    assert status == 200 and body["at"] == BASE + HOUR and body["reactions_24h"] == 1
+    status, body = public_table(pipeline, "vk:-1", "2026-11-02T00:00:00Z", BASE + 2 * DAY)
+    assert status == 200 and body["at"] == BASE + DAY and body["reactions_24h"] == 0
+
+
+def test_errors_say_why() -> None:
+    pipeline = pipeline_with_one_public()
+    assert public_table(pipeline, "vk:-2", None, BASE)[0] == 404
+    status, body = public_table(pipeline, "facebook:1", None, BASE)
+    assert status == 400 and "is not a public_id" in body["error"]
+    status, body = public_table(pipeline, "vk:-1", "1793491200", BASE)
+    assert status == 400 and "looks like seconds" in body["error"]
+    status, body = public_table(pipeline, "vk:-1", str(BASE - 31 * DAY), BASE)
+    assert status == 400 and "retention" in body["error"]
+
+
+def test_an_at_outside_2000_to_a_year_ahead_is_a_400_never_a_500() -> None:
+    pipeline = pipeline_with_one_public()
+    for at in (str(2**64), "9" * 5000, str(BASE + 400 * DAY), "-1", "1e30", "99999-01-01T00:00:00Z"):
+        status, body = public_table(pipeline, "vk:-1", at, BASE)
+        assert status == 400 and body["error"].startswith("at: "), (at[:30], body)
+    status, body = public_table(pipeline, "vk:-1", str(BASE + 300 * DAY), BASE)
+    assert status == 200  # ahead of the clock, within the year: the windows are empty, not an error
