@@ -1,4 +1,4 @@
-"""Public state as versioned bytes, in pages of bounded size (format v3).
+"""Public state as versioned bytes, in pages of bounded size (format v4; v3 is still read).
 
 A public's state is one *root* (scalars, the id memories' clocks, and a table of its pages) and
 *pages*: one per UTC day of hourly counters and latencies (``d<day>``), the posts and the pending
@@ -36,8 +36,11 @@ from streams.core.state import (
 from streams.core.timebase import HOUR_MS, HOURS_PER_DAY
 
 MAGIC: Final = b"gp"
-#: 3: paged state (2: one core per public with its remembered ids, see ``streams.core.codec_v2``).
-FORMAT_VERSION: Final = 3
+#: 4: v3 with working latencies (§4) in the day pages; 3: paged state; 2: one core per public with
+#: its remembered ids (``streams.core.codec_v2``).
+FORMAT_VERSION: Final = 4
+#: Versions this module reads: v3 pages are v4 pages without working latencies.
+READS: Final = (3, 4)
 ROOT: Final = ord("R")
 DAY: Final = ord("D")
 POSTS: Final = ord("P")
@@ -45,6 +48,8 @@ PENDING: Final = ord("C")
 IDS: Final = ord("I")
 _HAS_LATENCIES: Final = 0x20
 _HAS_SKETCH: Final = 0x40
+#: Working latencies follow, with a byte of their own: ``_HAS_LATENCIES`` / ``_HAS_SKETCH`` bits.
+_HAS_WORKING: Final = 0x80
 DIGEST_BYTES: Final = 8
 
 
@@ -84,8 +89,8 @@ def reader(kind: int, data: bytes) -> Reader:
     """A reader positioned after the header, once the header says ``kind`` in this format."""
     if data[:2] != MAGIC or len(data) < 4:
         raise StateFormatError("not a gospulse state chunk")
-    if data[2] != FORMAT_VERSION:
-        raise StateFormatError(f"state format v{data[2]}; this build reads v{FORMAT_VERSION} (and v2)")
+    if data[2] not in READS:
+        raise StateFormatError(f"state format v{data[2]}; this build reads v{FORMAT_VERSION} (and v2, v3)")
     if data[3] != kind:
         raise StateFormatError(f"expected a chunk of kind {chr(kind)}, got {chr(data[3])}")
     return Reader(data, 4)
@@ -113,13 +118,17 @@ def encode_day(st: PublicState, day: int) -> bytes | None:
     first = day * HOURS_PER_DAY
     empty = True
     for offset in range(HOURS_PER_DAY):
-        counters = st.hours.get(first + offset)
-        values = st.latencies.get(first + offset)
-        sketch = st.sketches.get(first + offset)
-        if counters is None and not values and sketch is None:
+        hour = first + offset
+        counters = st.hours.get(hour)
+        values, sketch = st.latencies.get(hour), st.sketches.get(hour)
+        working, working_sketch = st.wh_latencies.get(hour), st.wh_sketches.get(hour)
+        if counters is None and not values and sketch is None and not working and working_sketch is None:
             continue
         empty = False
-        w.buf.append(offset | (_HAS_LATENCIES if values else 0) | (_HAS_SKETCH if sketch else 0))
+        has_working = _HAS_WORKING if working or working_sketch else 0
+        w.buf.append(
+            offset | (_HAS_LATENCIES if values else 0) | (_HAS_SKETCH if sketch else 0) | has_working
+        )
         counters = counters or [0] * SLOTS
         mask = 0
         for slot in range(SLOTS):
@@ -129,20 +138,42 @@ def encode_day(st: PublicState, day: int) -> bytes | None:
         for slot in range(SLOTS):
             if counters[slot]:
                 w.sint(counters[slot])
-        if values:
-            w.uint(len(values))
-            for value in values:
-                w.uint(value)
-        if sketch is not None:
-            w.uint(sketch.count)
-            w.uint(sketch.total)
-            w.uint(len(sketch.buckets))
-            previous = -1
-            for bucket in sorted(sketch.buckets):
-                w.uint(bucket - previous)
-                w.uint(sketch.buckets[bucket])
-                previous = bucket
+        _write_latencies(w, values, sketch)
+        if has_working:
+            w.buf.append((_HAS_LATENCIES if working else 0) | (_HAS_SKETCH if working_sketch else 0))
+            _write_latencies(w, working, working_sketch)
     return None if empty else w.bytes()
+
+
+def _write_latencies(w: Writer, values: list[int] | None, sketch: LatencySketch | None) -> None:
+    if values:
+        w.uint(len(values))
+        for value in values:
+            w.uint(value)
+    if sketch is not None:
+        w.uint(sketch.count)
+        w.uint(sketch.total)
+        w.uint(len(sketch.buckets))
+        previous = -1
+        for bucket in sorted(sketch.buckets):
+            w.uint(bucket - previous)
+            w.uint(sketch.buckets[bucket])
+            previous = bucket
+
+
+def _read_latencies(
+    r: Reader, head: int, hour: int, exact: dict[int, list[int]], sketches: dict[int, LatencySketch]
+) -> None:
+    if head & _HAS_LATENCIES:
+        exact[hour] = [r.uint() for _ in range(r.uint())]
+    if head & _HAS_SKETCH:
+        sketch = sketches[hour] = LatencySketch()
+        sketch.count = r.uint()
+        sketch.total = r.uint()
+        bucket = -1
+        for _ in range(r.uint()):
+            bucket += r.uint()
+            sketch.buckets[bucket] = r.uint()
 
 
 def read_day(st: PublicState, chunk: bytes) -> int:
@@ -152,16 +183,9 @@ def read_day(st: PublicState, chunk: bytes) -> int:
     first = day * HOURS_PER_DAY
     while not r.done():
         hour, head = read_hour(r, st, first)
-        if head & _HAS_LATENCIES:
-            st.latencies[hour] = [r.uint() for _ in range(r.uint())]
-        if head & _HAS_SKETCH:
-            sketch = st.sketches[hour] = LatencySketch()
-            sketch.count = r.uint()
-            sketch.total = r.uint()
-            bucket = -1
-            for _ in range(r.uint()):
-                bucket += r.uint()
-                sketch.buckets[bucket] = r.uint()
+        _read_latencies(r, head, hour, st.latencies, st.sketches)
+        if head & _HAS_WORKING:
+            _read_latencies(r, r.byte(), hour, st.wh_latencies, st.wh_sketches)
     return day
 
 

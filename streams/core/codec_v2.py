@@ -42,6 +42,11 @@ class Reader:
                 return n
             shift += 7
 
+    def byte(self) -> int:
+        value = self.data[self.pos]
+        self.pos += 1
+        return value
+
     def sint(self) -> int:
         n = self.uint()
         return n >> 1 if not n & 1 else -((n + 1) >> 1)
@@ -133,7 +138,7 @@ def add_day(st: PublicState, chunk: bytes) -> None:
         hour, head = read_hour(r, st, first)
         if head & _HAS_LATENCIES:
             for value in [r.uint() for _ in range(r.uint())]:
-                st.add_latency(hour, value)
+                st.add_latency(hour, value, None)
 
 
 def read_hour(r: Reader, st: PublicState, first: int) -> tuple[int, int]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -53,6 +53,10 @@ class RegistryView(Protocol):
 
     def segment(self, public_id: str) -> Segment: ...
 
+    def ids(self) -> Iterable[str]:
+        """Every registered public_id (breaches cover registered publics with no events)."""
+        ...
+
 
 class Registry:
     """Latest record per public, as a compacted topic keeps it (replay loads it from a file)."""
@@ -69,6 +73,9 @@ class Registry:
     def segment(self, public_id: str) -> Segment:
         info = self._publics.get(public_id)
         return info.segment if info else Segment()
+
+    def ids(self) -> Iterable[str]:
+        return list(self._publics)
 
     def __len__(self) -> int:
         return len(self._publics)
@@ -109,3 +116,6 @@ class RecordsRegistry:
     def segment(self, public_id: str) -> Segment:
         info = self.get(public_id)
         return info.segment if info else Segment()
+
+    def ids(self) -> Iterable[str]:
+        return [key.decode(errors="replace") for key in list(self.records)]

@@ -25,6 +25,7 @@ from streams.core.timebase import (
     LONGEST_WINDOW_HOURS,
     TRACK_MS,
 )
+from streams.core.worktime import DEFAULT_CALENDAR, WorkCalendar
 
 #: Slots of an hour's counters (one list of ``SLOTS`` ints per hour that saw any of them).
 REACTIONS, REPOSTS, VIEWS, CITIZEN, OFFICIAL, JOINS, LEAVES = range(7)
@@ -53,6 +54,7 @@ class PublicState:
     """Everything needed to answer §2 for one public; nothing older than §3 allows."""
 
     __slots__ = (
+        "calendar",
         "dirty_days",
         "dropped_days",
         "hours",
@@ -72,6 +74,8 @@ class PublicState:
         "subs_delta",
         "touched_pending",
         "touched_posts",
+        "wh_latencies",
+        "wh_sketches",
     )
 
     def __init__(self, public_id: str) -> None:
@@ -86,6 +90,12 @@ class PublicState:
         self.latencies: dict[int, list[int]] = {}
         #: hour of the reply -> its latencies as a sketch, once there were more (a busy public's hour).
         self.sketches: dict[int, LatencySketch] = {}
+        #: The same for working latencies (§4), kept apart: an hour restored from a format that had
+        #: none holds wall-clock latencies only.
+        self.wh_latencies: dict[int, list[int]] = {}
+        self.wh_sketches: dict[int, LatencySketch] = {}
+        #: The public's working time (§4): its zone and its profile's workday, set by the engine.
+        self.calendar: WorkCalendar = DEFAULT_CALENDAR
         #: No hour below this is held in ``hours`` or ``latencies``; set by the first sweep.
         self.oldest_hour = -(1 << 40)
         #: post_id -> post record, see the ``P_`` slots.
@@ -172,12 +182,13 @@ class PublicState:
     def drop_stale(self, first_hour: int) -> None:
         """Forget hours no window reaches and posts and comments past every horizon (§3)."""
         old: Iterable[int] = range(self.oldest_hour, first_hour)
-        if first_hour - self.oldest_hour > len(self.hours) + len(self.latencies) + len(self.sketches):
-            old = [h for h in (*self.hours, *self.latencies, *self.sketches) if h < first_hour]
+        held = (self.hours, self.latencies, self.sketches, self.wh_latencies, self.wh_sketches)
+        if first_hour - self.oldest_hour > sum(map(len, held)):
+            old = {h for hours in held for h in hours if h < first_hour}
         for hour in old:
-            dropped = self.hours.pop(hour, None) is not None
-            dropped = self.latencies.pop(hour, None) is not None or dropped
-            dropped = self.sketches.pop(hour, None) is not None or dropped
+            dropped = False
+            for hours in held:
+                dropped = hours.pop(hour, None) is not None or dropped
             if dropped:
                 self.dropped_days.add(hour // HOURS_PER_DAY)
         self.oldest_hour = first_hour
@@ -193,17 +204,12 @@ class PublicState:
         if stale and self.touched_pending is not None:
             self.touched_pending.update(stale)
 
-    def add_latency(self, hour: int, latency_ms: int) -> None:
-        """Record a response in its reply's hour: exactly while the hour is small, else in its sketch."""
-        sketch = self.sketches.get(hour)
-        if sketch is not None:
-            sketch.add(latency_ms)
-            return
-        values = self.latencies.setdefault(hour, [])
-        values.append(latency_ms)
-        if len(values) > EXACT_LATENCIES:
-            self.sketches[hour] = LatencySketch.of(values)
-            del self.latencies[hour]
+    def add_latency(self, hour: int, latency_ms: int, working_ms: int | None) -> None:
+        """Record a response in its reply's hour, its wall-clock and its working latency (``None``:
+        unknown, for a response read from a format without working latencies)."""
+        _add_latency(self.latencies, self.sketches, hour, latency_ms)
+        if working_ms is not None:
+            _add_latency(self.wh_latencies, self.wh_sketches, hour, working_ms)
 
     def counters(self, ts: int) -> list[int] | None:
         """The counters of ``ts``'s hour, created on first use; ``None`` if no window can reach it."""
@@ -215,6 +221,21 @@ class PublicState:
             counters = self.hours[hour] = [0] * SLOTS
         self.dirty_days.add(hour // HOURS_PER_DAY)
         return counters
+
+
+def _add_latency(
+    exact: dict[int, list[int]], sketches: dict[int, LatencySketch], hour: int, value: int
+) -> None:
+    """Exactly while the hour is small, else in its sketch."""
+    sketch = sketches.get(hour)
+    if sketch is not None:
+        sketch.add(value)
+        return
+    values = exact.setdefault(hour, [])
+    values.append(value)
+    if len(values) > EXACT_LATENCIES:
+        sketches[hour] = LatencySketch.of(values)
+        del exact[hour]
 
 
 class LatencySketch:
@@ -418,7 +439,7 @@ def _comment_created(st: PublicState, ev: Event, ts: int) -> None:
     if st.touched_pending is not None:
         st.touched_pending.add(replied)
     if counters is not None:  # the reply's hour is within reach of the windows
-        st.add_latency(ts // HOUR_MS, max(0, ts - asked))
+        st.add_latency(ts // HOUR_MS, max(0, ts - asked), st.calendar.work_ms(asked, ts))
 
 
 def _comment_deleted(st: PublicState, ev: Event, ts: int) -> None:

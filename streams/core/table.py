@@ -1,10 +1,12 @@
-"""Reading a public's engagement table at a time T (contract v1 §2): pure functions over state."""
+"""Reading a public's engagement table at a time T (contract §2, with the working-time fields of §4):
+pure functions over state."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Final
 
+from streams.core.kpi import BUILT_IN, Profile
 from streams.core.state import (
     CITIZEN,
     JOINS,
@@ -21,7 +23,7 @@ from streams.core.state import (
     bucket_of,
     bucket_value,
 )
-from streams.core.timebase import ANSWER_MS, DEFAULT_SLA_S, HOUR_MS, SECOND_MS, WINDOWS
+from streams.core.timebase import ANSWER_MS, HOUR_MS, OVERDUE_S, SECOND_MS, WINDOWS
 
 #: Windowed fields in snapshot order; each is emitted once per window suffix.
 COUNTER_FIELDS: Final = (
@@ -75,13 +77,24 @@ def sketched_p90(exact: list[int], sketches: list[LatencySketch]) -> float:
     raise AssertionError("rank beyond the count")  # pragma: no cover
 
 
+def _latency_stats(exact: list[int], sketches: list[LatencySketch]) -> tuple[int, float | None, float | None]:
+    """Count, mean (s) and nearest-rank p90 (s) of latencies held exactly and in sketches."""
+    count = len(exact) + sum(s.count for s in sketches)
+    if not count:
+        return 0, None, None
+    mean = (sum(exact) + sum(s.total for s in sketches)) / count / SECOND_MS
+    p90 = sketched_p90(exact, sketches) if sketches else nearest_rank(sorted(exact), 90)
+    return count, mean, p90 / SECOND_MS
+
+
 def snapshot(
     st: PublicState,
     at: int,
     segment: Segment = UNKNOWN_SEGMENT,
-    sla_s: int = DEFAULT_SLA_S,
+    profile: Profile = BUILT_IN,
 ) -> dict[str, Any]:
-    """The table of §2 at ``at`` (epoch ms), as one JSON-ready dict in the contract's field order."""
+    """The table of §2 and §4 at ``at`` (epoch ms), as one JSON-ready dict in the contract's field
+    order; ``profile`` gives the working-time SLA of ``overdue_wh`` and its name."""
     top = at // HOUR_MS
     lows = [top - hours + 1 for _, hours in WINDOWS]
     in_reach = [(hour, counters) for hour, counters in st.hours.items() if lows[-1] <= hour <= top]
@@ -111,30 +124,38 @@ def snapshot(
     for name, slot in COUNTER_FIELDS:
         for w, suffix in enumerate(suffixes):
             out[f"{name}_{suffix}"] = sums[w][slot]
-    answered = [len(lats[w]) + sum(s.count for s in sketched[w]) for w in range(len(WINDOWS))]
+    stats = [_latency_stats(lats[w], sketched[w]) for w in range(len(WINDOWS))]
     for w, suffix in enumerate(suffixes):
-        out[f"answered_{suffix}"] = answered[w]
+        out[f"answered_{suffix}"] = stats[w][0]
     for w, suffix in enumerate(suffixes):
-        total = sum(lats[w]) + sum(s.total for s in sketched[w])
-        out[f"response_mean_s_{suffix}"] = total / answered[w] / SECOND_MS if answered[w] else None
+        out[f"response_mean_s_{suffix}"] = stats[w][1]
     for w, suffix in enumerate(suffixes):
-        if sketched[w]:
-            p90: float | None = sketched_p90(lats[w], sketched[w]) / SECOND_MS
-        else:
-            values = sorted(lats[w])
-            p90 = nearest_rank(values, 90) / SECOND_MS if values else None
-        out[f"response_p90_s_{suffix}"] = p90
+        out[f"response_p90_s_{suffix}"] = stats[w][2]
+    low = lows[WEEK]
+    _, wh_mean, wh_p90 = _latency_stats(
+        [v for hour, values in st.wh_latencies.items() if low <= hour <= top for v in values],
+        [s for hour, s in st.wh_sketches.items() if low <= hour <= top],
+    )
+    out["response_wh_mean_s_7d"] = wh_mean
+    out["response_wh_p90_s_7d"] = wh_p90
 
     fresh_after = at - ANSWER_MS
-    overdue_before = at - sla_s * SECOND_MS
-    unanswered = overdue = 0
+    overdue_before = at - OVERDUE_S * SECOND_MS
+    # overdue_wh: work_s(t_c, T) > sla, i.e. the cumulative working time at t_c is below a bar
+    calendar = st.calendar
+    working_bar = calendar.cumulative_ms(at) - profile.sla_wh_ms
+    cumulative = calendar.cumulative_ms
+    unanswered = overdue = overdue_wh = 0
     for asked in st.pending.values():
         if asked > fresh_after:
             unanswered += 1
             if asked < overdue_before:
                 overdue += 1
+            if cumulative(asked) < working_bar:
+                overdue_wh += 1
     out["unanswered"] = unanswered
     out["overdue"] = overdue
+    out["overdue_wh"] = overdue_wh
     subscribers = None if st.subs_at is None else st.subs_count + st.subs_delta
     out["subscribers"] = subscribers
     out["last_post_at"] = st.last_post_at
@@ -146,4 +167,5 @@ def snapshot(
     out["region"] = segment.region
     out["level"] = segment.level
     out["theme"] = segment.theme
+    out["profile"] = profile.name
     return out

@@ -24,8 +24,8 @@ ANSWER_MS: Final = 30 * DAY_MS
 DEDUP_MS: Final = 48 * HOUR_MS
 #: A year, the furthest ahead of the clock the API serves a table for.
 YEAR_MS: Final = 366 * DAY_MS
-#: Until the KPI profiles exist, a comment is overdue after a day (contract §2).
-DEFAULT_SLA_S: Final = 86_400
+#: A comment is ``overdue`` after a calendar day (contract §2); the KPIs count working hours (§4).
+OVERDUE_S: Final = 86_400
 
 
 class TimeError(ValueError):

@@ -11,7 +11,7 @@ from streams.replay import replay_events
 from tests.logs import long_logs, short_logs
 from tests.reference import reference_tables
 
-P90_FIELDS = {"response_p90_s_24h", "response_p90_s_7d", "response_p90_s_30d"}
+P90_FIELDS = {"response_p90_s_24h", "response_p90_s_7d", "response_p90_s_30d", "response_wh_p90_s_7d"}
 
 
 def assert_same_tables(got: list[dict], want: list[dict]) -> None:

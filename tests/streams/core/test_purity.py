@@ -2,7 +2,7 @@
 
 Both the live worker and offline replay run it; a core module that imported a client would drag I/O
 into replay and make the engine's tests need services. Checked twice: statically, every import of
-every core module is the standard library (no network modules), ``orjson``, ``schemas`` or
+every core module is the standard library (no network modules), ``orjson``, ``holidays``, ``schemas`` or
 ``streams.core``; and at run time, importing every core module loads no client library.
 """
 
@@ -17,7 +17,7 @@ import streams.core
 
 CORE = Path(streams.core.__file__).parent
 NETWORK_STDLIB = {"socket", "http", "urllib", "asyncio", "ssl", "smtplib", "ftplib", "xmlrpc", "subprocess"}
-ALLOWED_THIRD_PARTY = {"orjson"}
+ALLOWED_THIRD_PARTY = {"orjson", "holidays"}  # fast JSON; the production calendar (data, no I/O)
 CLIENTS = ("faust", "mode", "kafka", "aiokafka", "redis", "aiohttp", "yarl", "prometheus_client")
 
 
