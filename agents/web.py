@@ -9,41 +9,84 @@ import aiohttp
 import faust
 from yarl import URL
 
+from agents.kpi import KpiLive, ProfilesWatcher
 from agents.registry_feed import RegistryFeed
 from agents.routing import ROUTED_HEADER, owner_of, partition_of
 from agents.table import StateTable
-from schemas.contract import PUBLIC_ID_PATTERN
+from schemas.contract import LEVELS, PUBLIC_ID_PATTERN, REGION_RE, THEMES
 from schemas.validate import valid_public_id
+from streams.core.kpi import KPIS, Profiles
 from streams.core.timebase import HOUR_MS, LONGEST_WINDOW_HOURS, YEAR_MS, TimeError, now_ms, parse_instant
 from streams.pipeline import Pipeline
 
 Answer = tuple[int, dict[str, Any]]
 
 
-def public_table(pipeline: Pipeline, public_id: str, at_param: str | None, now_ms: int) -> Answer:
-    """``GET /publics/{public_id}?at=T``: the table of contract §2, or an error that says why."""
-    if not valid_public_id(public_id):
-        return 400, {"error": f"{public_id!r} is not a public_id (pattern {PUBLIC_ID_PATTERN})"}
+def instant(at_param: str | None, now_ms: int) -> int | str:
+    """The ``at`` query parameter as epoch ms (default now), or why it cannot be used."""
     at = now_ms
     if at_param is not None:
         try:
             at = parse_instant(at_param)
         except TimeError as exc:
-            return 400, {"error": f"at: {exc}"}
+            return f"at: {exc}"
     if at < now_ms - LONGEST_WINDOW_HOURS * HOUR_MS:
-        return 400, {"error": "at: older than the 30-day retention; no window can be computed that far back"}
+        return "at: older than the 30-day retention; no window can be computed that far back"
     if at > now_ms + YEAR_MS:
-        return 400, {"error": "at: more than a year ahead; give a time between 30 days ago and a year ahead"}
+        return "at: more than a year ahead; give a time between 30 days ago and a year ahead"
+    return at
+
+
+def public_table(pipeline: Pipeline, public_id: str, at_param: str | None, now_ms: int) -> Answer:
+    """``GET /publics/{public_id}?at=T``: the table of contract §2, or an error that says why."""
+    if not valid_public_id(public_id):
+        return 400, {"error": f"{public_id!r} is not a public_id (pattern {PUBLIC_ID_PATTERN})"}
+    at = instant(at_param, now_ms)
+    if isinstance(at, str):
+        return 400, {"error": at}
     table = pipeline.current_table(public_id, at)
     if table is None:
         return 404, {"error": f"unknown public {public_id}: no event of it has been applied"}
     return 200, table
 
 
+BREACH_FILTERS = ("kpi", "region", "level", "theme", "profile")
+
+
+def breach_query(query: Any, profiles: Profiles, now_ms: int) -> tuple[int, dict[str, str]] | str:
+    """``GET /breaches``'s parameters checked: ``at`` and the filters, or why they cannot be used."""
+    for name in query:
+        if name != "at" and name not in BREACH_FILTERS:
+            return f"unknown parameter {name!r}; use at, {', '.join(BREACH_FILTERS)}"
+    at = instant(query.get("at"), now_ms)
+    if isinstance(at, str):
+        return at
+    filters = {name: query[name] for name in BREACH_FILTERS if query.get(name)}
+    allowed = {"kpi": KPIS, "level": LEVELS, "theme": THEMES, "profile": tuple(profiles.profiles)}
+    for name, value in filters.items():
+        if name == "region":
+            if not REGION_RE.fullmatch(value):
+                return f"region: {value!r} is not an ISO 3166-2 code such as RU-NIZ"
+        elif value not in allowed[name]:
+            return f"{name}: {value!r} is not one of {', '.join(allowed[name])}"
+    return at, filters
+
+
+def matching(breaches: list[dict[str, Any]], filters: dict[str, str]) -> list[dict[str, Any]]:
+    picked = [b for b in breaches if all(b[name] == value for name, value in filters.items())]
+    return sorted(picked, key=lambda b: (b["public_id"], b["kpi"]))
+
+
 def register_views(
-    app: faust.App, table: StateTable, pipeline: Pipeline, feed: RegistryFeed, partitions: int
+    app: faust.App,
+    table: StateTable,
+    pipeline: Pipeline,
+    feed: RegistryFeed,
+    partitions: int,
+    kpi: KpiLive,
+    watcher: ProfilesWatcher | None,
 ) -> None:
-    """``GET /publics/{public_id}?at=T`` and ``GET /health`` on the worker's web port."""
+    """``GET /publics/{public_id}?at=T``, ``GET /breaches`` and ``GET /health`` on the worker's web port."""
     changelog = table.changelog_topic.get_topic_name()
     here = str(app.conf.canonical_url).rstrip("/")
 
@@ -61,6 +104,27 @@ def register_views(
         status, body = public_table(pipeline, public_id, request.query.get("at"), now_ms())
         return web.json(body, status=status)
 
+    @app.page("/breaches")
+    async def get_breaches(web: Any, request: Any) -> Any:
+        # Every worker judges the publics of its partitions; the one asked gathers them all.
+        checked = breach_query(request.query, pipeline.engine.profiles, now_ms())
+        if isinstance(checked, str):
+            return web.json({"error": checked}, status=400)
+        at, filters = checked
+        found = await kpi.breaches_at(at)
+        if ROUTED_HEADER not in request.headers:
+            distribution = app.router.tables_metadata()
+            owners = {owner_of(distribution, changelog, p) for p in range(partitions)}
+            if None in owners:
+                body = {"error": "partitions are being reassigned between workers; retry in a few seconds"}
+                return web.json(body, status=503)
+            for owner in sorted(o.rstrip("/") for o in owners if o is not None and o.rstrip("/") != here):
+                status, body = await _ask(app, owner, f"/breaches?at={at}")
+                if status != 200:
+                    return web.json(body, status=503)
+                found += body["breaches"]
+        return web.json({"at": at, "breaches": matching(found, filters)})
+
     @app.page("/health")
     async def health(web: Any, request: Any) -> Any:
         ready = app.tables.recovery.completed.is_set() and feed.caught_up.is_set()
@@ -71,8 +135,25 @@ def register_views(
             "events_rejected": pipeline.rejected,
             "publics_held": len(pipeline.held()),
             "registry_records": len(feed.records),
+            "profiles": pipeline.engine.profiles.source,
+            "profiles_error": watcher.error if watcher is not None else None,
+            "kpi_sweeps": kpi.stats.sweeps,
+            "kpi_last_sweep_s": round(kpi.stats.last_sweep_s, 3),
+            "kpi_open_breaches": kpi.stats.open_breaches,
         }
         return web.json(body, status=200 if ready else 503)
+
+
+async def _ask(app: faust.App, owner: str, path_qs: str) -> tuple[int, Any]:
+    """Another worker's local answer (JSON) to ``path_qs``."""
+    url = URL(owner).join(URL(path_qs))
+    try:
+        async with app.http_client.get(
+            url, headers={ROUTED_HEADER: "1"}, timeout=aiohttp.ClientTimeout(total=60)
+        ) as response:
+            return response.status, await response.json()
+    except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+        return 503, {"error": f"the worker at {owner} did not answer: {exc!r}; retry shortly"}
 
 
 async def _forward(app: faust.App, web: Any, request: Any, owner: str) -> Any:

@@ -9,18 +9,21 @@ from typing import Any
 
 import faust
 
-from agents import ingest, serve
+from agents import ingest, kpi, serve
 from agents.delivery import DeliveryGuard, never_commit_unprocessed
 from agents.highwater import register_tansu_transport
+from agents.kpi import KpiLive, ProfilesWatcher
 from agents.registry_feed import RegistryFeed
 from agents.shutdown import BoundedStopWorker
 from agents.table import StateTable, TableStore, owned_publics
 from agents.web import register_views
 from schemas.contract import DEAD_LETTER_MAX_BYTES
 from streams.core.engine import Engine
+from streams.core.kpi import BUILT_IN_PROFILES
 from streams.core.layout import Limits
 from streams.core.registry import RecordsRegistry
 from streams.pipeline import Pipeline
+from streams.profiles import read_profiles
 from streams.serving import RedisTables
 from streams.settings import WorkerSettings
 
@@ -39,6 +42,8 @@ class Worker:
     feed: RegistryFeed
     ingest: Any
     redis_tables: RedisTables | None
+    kpi: KpiLive
+    profiles: ProfilesWatcher | None
 
     def run(self, loglevel: str = "warn") -> None:
         """Run until stopped (SIGTERM/SIGINT end it within ``stop_timeout_s``)."""
@@ -100,8 +105,9 @@ def build_worker(
 
     ``guard`` (default: one that stops the process) holds every commit until the records before it
     are written (``agents.delivery``); ``send_dead`` replaces the dead-letter topic (for Faust's test
-    context, which has no broker).
+    context, which has no broker). A profiles file with a fault raises ``ProfilesError``.
     """
+    profiles = read_profiles(settings.profiles) if settings.profiles is not None else BUILT_IN_PROFILES
     never_commit_unprocessed(settings.topics.events)  # agents.delivery: Faust's acks of skipped messages
     app = faust_app(settings)
     guard = guard or DeliveryGuard(settings.delivery_timeout_s)
@@ -119,7 +125,7 @@ def build_worker(
     records: dict[bytes, bytes] = {}
     pipeline = Pipeline(
         TableStore(table),
-        Engine(RecordsRegistry(records)),
+        Engine(RecordsRegistry(records), profiles),
         families=settings.topics.families(),
         limits=Limits(settings.max_record_bytes),
     )
@@ -130,7 +136,7 @@ def build_worker(
         await feed.run()
 
     agent = ingest.register(app, pipeline, settings, guard, send_dead)
-    register_views(app, table, pipeline, feed, settings.partitions)
+    owned = owned_publics(app, table, settings.topics.events, settings.partitions)
     tables = None
     if redis_client is None and settings.redis_url:
         import redis.asyncio
@@ -141,9 +147,11 @@ def build_worker(
             redis_client,
             settings.app_id,
             pipeline.current_table,
-            owned=owned_publics(app, table, settings.topics.events, settings.partitions),
+            owned=owned,
             refresh_s=settings.redis_refresh_s,
         )
         pipeline.add_sink(tables)
         serve.register(app, tables, settings.redis_push_s)
-    return Worker(settings, app, table, pipeline, guard, feed, agent, tables)
+    live, watcher = kpi.register(app, pipeline, settings, guard, owned, redis_client)
+    register_views(app, table, pipeline, feed, settings.partitions, live, watcher)
+    return Worker(settings, app, table, pipeline, guard, feed, agent, tables, live, watcher)

@@ -216,7 +216,9 @@ class Pipeline:
         return records
 
     def segment_changed(self, public_id: str) -> None:
-        """The registry gave a held public a new segment: its table changed without an event."""
+        """The registry gave a public a new record: its segment, profile and working time may differ,
+        so its table changed without an event."""
+        self.engine.refresh(public_id)
         if public_id in self._partition_of:
             for sink in self.sinks:
                 sink.changed([public_id])

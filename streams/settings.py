@@ -106,6 +106,15 @@ def _text(text: str) -> str:
     return text
 
 
+def _existing_file(text: str) -> Path:
+    path = Path(text)
+    if not path.is_file():
+        raise ValueError(
+            f"{text!r} is not a file; give the path of a profiles file such as deploy/kpi/profiles.toml"
+        )
+    return path
+
+
 def _url(text: str) -> str:
     if not text.startswith(("http://", "https://")):
         raise ValueError(f"{text!r} is not an http:// URL; write e.g. http://worker-1.internal:6066")
@@ -235,6 +244,23 @@ SETTINGS: dict[str, Setting] = {
             metavar="SECONDS",
         ),
         Setting(
+            "profiles",
+            _existing_file,
+            None,
+            "KPI profiles (TOML, contract §4), e.g. deploy/kpi/profiles.toml; reread on SIGHUP and when it "
+            "changes (default: the built-in profiles)",
+            metavar="FILE",
+        ),
+        Setting(
+            "kpi_sweep_s",
+            seconds(1, 3600),
+            60.0,
+            "how often every owned public's KPIs are evaluated again, events or not (silence is found by the "
+            "clock)",
+            "60 suits most",
+            metavar="SECONDS",
+        ),
+        Setting(
             "stop_timeout_s",
             whole(1, 3600),
             30,
@@ -316,6 +342,8 @@ class WorkerSettings:
     redis_push_s: float = _D["redis_push_s"]
     redis_refresh_s: int = _D["redis_refresh_s"]
     settle_s: float = _D["settle_s"]
+    profiles: Path | None = _D["profiles"]
+    kpi_sweep_s: float = _D["kpi_sweep_s"]
     stop_timeout_s: int = _D["stop_timeout_s"]
     delivery_timeout_s: float = _D["delivery_timeout_s"]
 

@@ -49,6 +49,11 @@ class Topics:
         return self.prefix + "dead-letter"
 
     @property
+    def kpi_breaches(self) -> str:
+        """KPI breach transitions (``agents.kpi``), keyed by public_id."""
+        return self.prefix + "kpi-breaches"
+
+    @property
     def events(self) -> tuple[str, str, str]:
         return (self.posts, self.comments, self.subscriptions)
 

@@ -19,19 +19,26 @@ from streams.cli.common import (
     progress_shown,
 )
 from streams.core.engine import Engine
+from streams.core.kpi import BUILT_IN_PROFILES, ProfilesError
 from streams.core.registry import Registry
 from streams.core.timebase import TimeError, format_instant, parse_instant
+from streams.profiles import read_profiles
 from streams.replay import ReplayReport, StrictError, load_registry, open_log, replay_lines
 
 HELP = """\
-Replay a contract v1 event log offline and print every public's engagement table at time T.
+Replay a contract v1 event log offline and print every public's engagement table at time T, or
+with --breaches the KPI breaches at T (contract §4).
 
 The log is JSON Lines (optionally gzip-compressed), one event per line in log order, exactly as
 the contract (docs/contract.md §1) describes; a line may also hold a batch (a JSON array of one
 public's events), as a dump of the Kafka topics would. Only events with occurred_at <= T take
 part; duplicates (a repeated event_id of the same public) are skipped.
 
-Output: one JSON object per public per line, sorted by public_id, with the fields of contract §2.
+Output: one JSON object per public per line, sorted by public_id, with the fields of contract §2 and
+§4 (working time by the public's time zone and the Russian production calendar, and its profile).
+With --breaches: one JSON object per breach, sorted by public_id then kpi, covering every public
+with an event and every public in --registry (one with no events breaks the posting and silence
+KPIs). --profiles gives the KPI profiles (TOML, contract §4); without it the built-in defaults apply.
 A summary goes to stderr: lines read, events applied, duplicates, events after T, and bad events
 grouped by reason with the first line numbers. Bad lines do not stop the replay unless --strict.
 """
@@ -41,8 +48,11 @@ examples:
   gospulse replay events.jsonl.gz --at 2026-11-27T12:00:00+03:00
   gospulse replay events.jsonl --registry publics.jsonl --at 1764234000000 --out tables.jsonl
   gospulse replay events.jsonl --at 2026-11-27T09:00:00Z --strict   # fail on the first bad line
+  gospulse replay events.jsonl --registry publics.jsonl --profiles deploy/kpi/profiles.toml \
+      --at 2026-11-27T18:00:00+03:00 --breaches
 
-exit status: 0 done; 1 a bad line under --strict, or an unreadable file; 2 wrong arguments.
+exit status: 0 done; 1 a bad line under --strict, or an unreadable file; 2 wrong arguments or a
+profiles file with a fault (the message names the file, the key and the fix).
 """
 
 
@@ -69,7 +79,16 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="public registry records (contract §1) giving each public's region, level and theme; "
         "publics not in it get null segment fields",
     )
-    replay.add_argument("--out", type=Path, metavar="FILE", help="write the tables here instead of stdout")
+    replay.add_argument(
+        "--profiles",
+        type=Path,
+        metavar="P.toml",
+        help="KPI profiles (contract §4; e.g. deploy/kpi/profiles.toml); default: the built-in ones",
+    )
+    replay.add_argument(
+        "--breaches", action="store_true", help="print the KPI breaches at T instead of the tables"
+    )
+    replay.add_argument("--out", type=Path, metavar="FILE", help="write the output here instead of stdout")
     replay.add_argument("--strict", action="store_true", help="stop with exit status 1 at the first bad line")
     add_progress_option(replay)
     replay.set_defaults(run=run)
@@ -82,12 +101,18 @@ def run(args: argparse.Namespace) -> int:
         return fail("replay", f"--at: {exc}", EXIT_USAGE)
     report = ReplayReport()
     registry = Registry()
+    profiles = BUILT_IN_PROFILES
+    if args.profiles is not None:
+        try:
+            profiles = read_profiles(args.profiles)
+        except ProfilesError as exc:
+            return fail("replay", str(exc), EXIT_USAGE)
     try:
         if args.registry is not None:
             stream, _, _ = open_log(args.registry)
             with stream:
                 load_registry(stream, registry, report, args.strict)
-        engine = Engine(registry)
+        engine = Engine(registry, profiles)
         stream, position, size = open_log(args.events)
         status = StatusLine(live=True) if progress_shown(args) else None
 
@@ -117,8 +142,8 @@ def run(args: argparse.Namespace) -> int:
     out: IO[bytes] = open(args.out, "wb") if args.out else sys.stdout.buffer  # noqa: SIM115
     try:
         written = 0
-        for table in engine.tables(at):
-            out.write(orjson.dumps(table))
+        for row in engine.breaches(at) if args.breaches else engine.tables(at):
+            out.write(orjson.dumps(row))
             out.write(b"\n")
             written += 1
     finally:
@@ -127,5 +152,8 @@ def run(args: argparse.Namespace) -> int:
         else:
             out.flush()
     print(report.summary(), file=sys.stderr)
-    print(f"wrote {written} tables at {format_instant(at)} ({at})", file=sys.stderr)
+    what = "breaches" if args.breaches else "tables"
+    print(
+        f"wrote {written} {what} at {format_instant(at)} ({at}); profiles: {profiles.source}", file=sys.stderr
+    )
     return EXIT_OK

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from streams.cli.common import EXIT_OK, add_command, fail, load_settings_of, port_taken
+from streams.cli.common import EXIT_OK, EXIT_USAGE, add_command, fail, load_settings_of, port_taken
 from streams.settings import WORKER_SETTINGS, WorkerSettings, add_options
 
 HELP = """\
@@ -62,8 +62,13 @@ def run(args: argparse.Namespace) -> int:
     if problem:
         return fail("worker", problem)
     from agents.worker import build_worker
+    from streams.core.kpi import ProfilesError
 
-    build_worker(settings).run(args.loglevel)
+    try:
+        worker = build_worker(settings)
+    except ProfilesError as exc:
+        return fail("worker", f"{exc} (--profiles, env GOSPULSE_PROFILES)", EXIT_USAGE)
+    worker.run(args.loglevel)
     return EXIT_OK
 
 

@@ -76,3 +76,32 @@ def breaches(table: dict[str, Any], profile: Profile) -> list[Breach]:
                 }
             )
     return out
+
+
+#: A public's open breaches as kept between evaluations: kpi -> the breach as it opened.
+OpenBreaches = dict[str, Breach]
+
+
+def transitions(
+    current: list[Breach], opened: OpenBreaches, at: int
+) -> tuple[OpenBreaches, list[dict[str, Any]]]:
+    """Compare one public's breaches now with those open before: the open set after, and one
+    transition per KPI that opened or closed (never one per evaluation).
+
+    An ``open`` transition is the breach with ``since`` (its ``at``); a ``closed`` one is the breach as
+    it opened, with its ``since`` and ``until`` = ``at``, the evaluation that found it gone.
+    """
+    now = {b["kpi"]: b for b in current}
+    after: OpenBreaches = {}
+    out: list[dict[str, Any]] = []
+    for kpi, breach in now.items():
+        before = opened.get(kpi)
+        if before is None:
+            after[kpi] = {**breach, "since": breach["at"]}
+            out.append({"state": "open", **breach, "since": breach["at"]})
+        else:
+            after[kpi] = before
+    for kpi, before in opened.items():
+        if kpi not in now:
+            out.append({"state": "closed", **before, "until": at})
+    return after, sorted(out, key=lambda t: t["kpi"])

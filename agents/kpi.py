@@ -1,0 +1,323 @@
+"""Breaches live (contract §4): every public the worker owns is judged by its KPI profile, after the
+batches that change it and on a sweep timer (a public that posts nothing sends nothing: silence is
+found by the clock), and each breach that opens or closes is told once.
+
+- Open breaches per public live in a changelogged table (``<app-id>-breaches-changelog``), so a
+  restarted or new owner knows what is open and never repeats a transition.
+- Transitions go to ``<prefix>kpi-breaches``, keyed by ``public_id``: a plain topic (delete
+  retention), since they are a history of events; compacting it by public_id would keep one
+  transition per public and lose the state of its other KPIs.
+- With Redis, the current breaches of each public are kept in the hash ``<app-id>:breaches``.
+- Evaluation runs in slices that yield to the event loop, so a sweep never stalls consumption.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import faust
+import orjson
+
+from agents.delivery import DeliveryGuard
+from agents.routing import partition_of
+from agents.table import StateTable
+from streams.core.breaches import Breach, OpenBreaches, breaches, transitions
+from streams.core.kpi import Profiles, ProfilesError
+from streams.core.timebase import now_ms
+from streams.pipeline import Pipeline
+from streams.profiles import read_profiles
+
+log = logging.getLogger(__name__)
+
+#: Longest a slice of evaluation holds the event loop before it yields, in seconds.
+SLICE_S = 0.02
+#: How often the profiles file is checked for a change, and pending publics evaluated, in seconds.
+CHECK_EVERY_S = 2.0
+
+
+class BreachTable(StateTable):
+    """Open breaches per public (JSON, ``OpenBreaches``), in the partition Kafka's default partitioner
+    gives the public: registered publics that never sent an event have no source partition to learn."""
+
+    def __init__(self, *args: Any, event_partitions: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.event_partitions = event_partitions
+
+    def partition_for_key(self, key: Any) -> int | None:
+        return partition_of(bytes(key).decode(), self.event_partitions)
+
+
+@dataclass
+class ProfilesWatcher:
+    """The profiles file in force, reread when it changes or on request (SIGHUP)."""
+
+    path: Any
+    profiles: Profiles
+    error: str | None = None
+    _stamp: tuple[int, int] | None = None
+    _requested: bool = False
+
+    def request(self) -> None:
+        self._requested = True
+
+    def check(self) -> Profiles | None:
+        """New profiles when the file changed (or a reload was asked) and reads well; else None, with
+        ``error`` saying why a changed file was refused (the old profiles stay)."""
+        try:
+            stat = self.path.stat()
+            stamp = (stat.st_mtime_ns, stat.st_size)
+        except OSError as exc:
+            stamp = None
+            if self.error is None:
+                self.error = f"{self.path}: cannot be read ({exc.strerror}); keeping {self.profiles.source}"
+                log.error("profiles not reloaded: %s", self.error)
+            return None
+        if stamp == self._stamp and not self._requested:
+            return None
+        self._stamp, self._requested = stamp, False
+        try:
+            fresh = read_profiles(self.path)
+        except ProfilesError as exc:
+            self.error = f"{exc}; the previous profiles stay in force"
+            log.error("profiles not reloaded: %s", self.error)
+            return None
+        self.error = None
+        self.profiles = fresh
+        log.info("profiles reloaded from %s", self.path)
+        return fresh
+
+
+@dataclass
+class KpiStats:
+    sweeps: int = 0
+    last_sweep_s: float = 0.0
+    longest_slice_s: float = 0.0
+    evaluated: int = 0
+    transitions: int = 0
+    open_breaches: int = 0
+    redis_failures: int = 0
+    recent_slices: list[float] = field(default_factory=list)
+
+
+class KpiLive:
+    """Evaluates owned publics and keeps their open breaches; a ``ChangeSink`` of the pipeline."""
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        table: BreachTable,
+        send: Callable[[str, bytes], object],
+        owned_partitions: Callable[[], set[int]],
+        owned_with_state: Callable[[], Sequence[str]],
+        event_partitions: int,
+        redis: Any = None,
+        redis_key: str = "gospulse:breaches",
+    ) -> None:
+        self.pipeline = pipeline
+        self.engine = pipeline.engine
+        self.table = table
+        self.send = send
+        self.owned_partitions = owned_partitions
+        self.owned_with_state = owned_with_state
+        self.event_partitions = event_partitions
+        self.redis = redis
+        self.redis_key = redis_key
+        self.pending: set[str] = set()
+        self.stats = KpiStats()
+
+    # -- ChangeSink ------------------------------------------------------------------------------
+
+    def changed(self, public_ids: Iterable[str]) -> None:
+        self.pending.update(public_ids)
+
+    def forgotten(self, public_ids: Iterable[str]) -> None:
+        self.pending.difference_update(public_ids)
+
+    # -- what is owned -------------------------------------------------------------------------------
+
+    def owned(self) -> list[str]:
+        """Every public this worker judges: those with state in its partitions and the registered
+        ones of its partitions, events or not."""
+        partitions = self.owned_partitions()
+        if not partitions:
+            return []
+        registered = (
+            p for p in self.engine.registry.ids() if partition_of(p, self.event_partitions) in partitions
+        )
+        return sorted(set(self.owned_with_state()).union(registered))
+
+    # -- evaluation ----------------------------------------------------------------------------------
+
+    def breaches_now(self, public_id: str, at: int) -> list[Breach]:
+        table = self.pipeline.current_table(public_id, at)
+        if table is None:
+            return self.engine.breaches_of(self.engine.empty(public_id), at)
+        return breaches(table, self.engine.profile_of(public_id))
+
+    def open_breaches(self, public_id: str) -> OpenBreaches:
+        raw = self.table.get(public_id.encode())
+        return orjson.loads(raw) if raw else {}
+
+    async def evaluate(self, public_ids: Sequence[str], at: int | None = None) -> int:
+        """Judge ``public_ids`` now (or at ``at``), in slices; returns the transitions sent."""
+        sent = 0
+        redis_fields: dict[str, bytes] = {}
+        gone: list[str] = []
+        started = time.perf_counter()
+        for public_id in public_ids:
+            when = at if at is not None else now_ms()
+            opened = self.open_breaches(public_id)
+            current = self.breaches_now(public_id, when)
+            after, moves = transitions(current, opened, when)
+            self.stats.evaluated += 1
+            for move in moves:
+                self.send(public_id, orjson.dumps(move))
+            if moves:
+                sent += len(moves)
+                key = public_id.encode()
+                if after:
+                    self.table[key] = orjson.dumps(after)
+                else:
+                    self.table.pop(key, None)
+            if self.redis is not None:
+                if current:
+                    redis_fields[public_id] = orjson.dumps(current)
+                elif opened or moves:
+                    gone.append(public_id)
+            if time.perf_counter() - started >= SLICE_S:
+                self._slice_done(time.perf_counter() - started)
+                await self._flush_redis(redis_fields, gone)
+                redis_fields, gone = {}, []
+                await asyncio.sleep(0)
+                started = time.perf_counter()
+        self._slice_done(time.perf_counter() - started)
+        await self._flush_redis(redis_fields, gone)
+        self.stats.transitions += sent
+        return sent
+
+    def _slice_done(self, seconds: float) -> None:
+        self.stats.longest_slice_s = max(self.stats.longest_slice_s, seconds)
+
+    async def _flush_redis(self, fields: dict[str, bytes], gone: list[str]) -> None:
+        if self.redis is None or not (fields or gone):
+            return
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                if fields:
+                    pipe.hset(self.redis_key, mapping=fields)
+                if gone:
+                    pipe.hdel(self.redis_key, *gone)
+                await pipe.execute()
+        except Exception as exc:  # Redis is a cache for readers: never stop the stream for it
+            self.stats.redis_failures += 1
+            log.warning("could not write %d publics' breaches to Redis (%r)", len(fields) + len(gone), exc)
+
+    async def evaluate_pending(self) -> int:
+        public_ids = sorted(self.pending)
+        self.pending.clear()
+        return await self.evaluate(public_ids)
+
+    async def sweep(self) -> int:
+        started = time.perf_counter()
+        owned = self.owned()
+        sent = await self.evaluate(owned)
+        self.stats.sweeps += 1
+        self.stats.last_sweep_s = time.perf_counter() - started
+        self.stats.open_breaches = sum(1 for public_id in owned if self.table.get(public_id.encode()))
+        return sent
+
+    async def breaches_at(self, at: int) -> list[Breach]:
+        """Every owned public's breaches at ``at`` (computed, not from the open set), sorted."""
+        out: list[Breach] = []
+        started = time.perf_counter()
+        for public_id in self.owned():
+            out += self.breaches_now(public_id, at)
+            if time.perf_counter() - started >= SLICE_S:
+                await asyncio.sleep(0)
+                started = time.perf_counter()
+        return out
+
+
+def register(
+    app: faust.App,
+    pipeline: Pipeline,
+    settings: Any,
+    guard: DeliveryGuard,
+    owned_with_state: Callable[[], Sequence[str]],
+    redis: Any = None,
+) -> tuple[KpiLive, ProfilesWatcher | None]:
+    """Wire the breach table, the transitions topic, the timers and the profiles watcher."""
+    table = BreachTable(
+        app,
+        guard=guard,
+        event_partitions=settings.partitions,
+        name="breaches",
+        key_type=bytes,
+        value_type=bytes,
+        partitions=settings.partitions,
+        help="open KPI breaches per public (agents.kpi)",
+    )
+    app.tables.add(table)
+    topic = app.topic(
+        settings.topics.kpi_breaches,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=settings.partitions,
+    )
+    events = set(settings.topics.events)
+
+    def owned_partitions() -> set[int]:
+        try:
+            return {tp.partition for tp in app.consumer.assignment() if tp.topic in events}
+        except Exception:  # not started yet, or between assignments
+            return set()
+
+    def send(public_id: str, value: bytes) -> None:
+        future = topic.send_soon(key=public_id.encode(), value=value)
+        guard.track(future, f"KPI transition of {public_id}")
+
+    live = KpiLive(
+        pipeline,
+        table,
+        send,
+        owned_partitions,
+        owned_with_state,
+        settings.partitions,
+        redis=redis,
+        redis_key=f"{settings.app_id}:breaches",
+    )
+    pipeline.add_sink(live)
+    watcher = None
+    if settings.profiles is not None:
+        watcher = ProfilesWatcher(settings.profiles, pipeline.engine.profiles)
+        watcher.check()  # takes the file's stamp: the profiles are the ones the worker started with
+
+    @app.timer(CHECK_EVERY_S)
+    async def kpi_pending() -> None:
+        if watcher is not None and watcher.check() is not None:
+            pipeline.engine.use_profiles(watcher.profiles)
+            live.pending.update(live.owned())  # every public is judged by the new thresholds
+        if app.tables.recovery.completed.is_set():
+            await live.evaluate_pending()
+
+    @app.timer(settings.kpi_sweep_s)
+    async def kpi_sweep() -> None:
+        if app.tables.recovery.completed.is_set():
+            await live.sweep()
+
+    if watcher is not None:
+
+        @app.task
+        async def reload_on_sighup() -> None:
+            import signal
+
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, watcher.request)
+
+    return live, watcher

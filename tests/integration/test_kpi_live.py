@@ -1,0 +1,159 @@
+"""Breaches live, through the real broker: a registered public with no posts breaks its posting KPI,
+the breach opens once, closes once when posts come, and sweeps in between say nothing more; the
+worker's /breaches agrees with ``gospulse replay --breaches`` on the same log; a changed profiles
+file is taken without a restart, a bad one is refused and named on /health."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import orjson
+from kafka import KafkaConsumer
+
+from streams.local.tansu import EmbeddedBroker
+from tests.integration.test_worker import GOSPULSE, PARTITIONS, get_json, publish
+from tests.integration.worker import WorkerProcess, eventually
+from tests.logs import published
+
+PROFILES = b"""[profiles.default]
+min_posts_7d = 2
+max_silence_h = "off"
+max_response_wh_p90_h = "off"
+max_overdue_wh = "off"
+min_er_day_7d = "off"
+min_net_subscribers_pct_7d = "off"
+"""
+
+
+def transitions(broker: EmbeddedBroker, topic: str) -> list[dict]:
+    """Every record of the transitions topic, read until a quiet second."""
+    consumer = KafkaConsumer(
+        topic, bootstrap_servers=broker.bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
+    )
+    out: list[dict] = []
+    try:
+        quiet_since = time.monotonic()
+        while time.monotonic() - quiet_since < 1.5:
+            batch = consumer.poll(timeout_ms=300)
+            for records in batch.values():
+                out += [orjson.loads(r.value) | {"_key": r.key.decode()} for r in records]
+                quiet_since = time.monotonic()
+    finally:
+        consumer.close()
+    return out
+
+
+def test_a_breach_opens_and_closes_once_and_the_api_agrees_with_replay(
+    broker: EmbeddedBroker, workers: list[WorkerProcess], tmp_path: Path
+) -> None:
+    prefix, app_id = "t-kpi.", "t-kpi"
+    profiles = tmp_path / "profiles.toml"
+    profiles.write_bytes(PROFILES)
+    registry = tmp_path / "publics.jsonl"
+    records = [
+        {"v": 1, "public_id": p, "name": p, "region": "RU-NIZ", "level": "municipal", "theme": "culture"}
+        for p in ("vk:-77", "vk:-78")
+    ]
+    registry.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
+    worker = WorkerProcess(
+        broker,
+        app_id,
+        prefix,
+        PARTITIONS,
+        tmp_path,
+        env={"GOSPULSE_PROFILES": str(profiles), "GOSPULSE_KPI_SWEEP_S": "2"},
+    ).start()
+    workers.append(worker)
+    worker.wait_ready()
+    api = f"http://127.0.0.1:{worker.web_port}"
+    now = int(time.time() * 1000)
+    first = [
+        published(now - 3_600_000, "p1", public_id="vk:-78"),
+        published(now - 60_000, "p2", public_id="vk:-78"),
+    ]
+    nothing = tmp_path / "none.jsonl"
+    nothing.write_bytes(b"")
+    subprocess.run(
+        [
+            *(str(GOSPULSE), "publish", str(nothing), "--registry", str(registry)),
+            *("--broker", broker.bootstrap, "--topic-prefix", prefix, "--partitions", str(PARTITIONS)),
+        ],
+        capture_output=True,
+        check=True,
+    )
+    publish(broker, prefix, [orjson.dumps(e) for e in first], tmp_path / "first.jsonl")
+    topic = f"{prefix}kpi-breaches"
+
+    def opened() -> None:
+        got = [(t["_key"], t["state"], t["kpi"]) for t in transitions(broker, topic)]
+        assert got == [("vk:-77", "open", "posting")]
+
+    eventually(opened, timeout_s=60)
+    status, body = get_json(f"{api}/breaches")
+    assert status == 200 and [(b["public_id"], b["kpi"], b["value"]) for b in body["breaches"]] == [
+        ("vk:-77", "posting", 0)
+    ]
+    time.sleep(5)  # two more sweeps: nothing new to tell
+    assert len(transitions(broker, topic)) == 1
+
+    posts = [
+        published(now - 30_000, "a", public_id="vk:-77"),
+        published(now - 20_000, "b", public_id="vk:-77"),
+    ]
+    publish(broker, prefix, [orjson.dumps(e) for e in posts], tmp_path / "posts.jsonl")
+
+    def closed() -> None:
+        got = [(t["_key"], t["state"], t["kpi"]) for t in transitions(broker, topic)]
+        assert got == [("vk:-77", "open", "posting"), ("vk:-77", "closed", "posting")]
+
+    eventually(closed, timeout_s=60)
+    assert get_json(f"{api}/breaches")[1]["breaches"] == []
+
+    # a bad file is refused (and said on /health); a good one is taken without a restart, on SIGHUP too
+    profiles.write_bytes(PROFILES.replace(b"min_posts_7d = 2", b"min_posts_7d = -2"))
+    eventually(
+        lambda: _assert_in(get_json(f"{api}/health")[1]["profiles_error"], "min_posts_7d"), timeout_s=20
+    )
+    profiles.write_bytes(PROFILES.replace(b"min_posts_7d = 2", b"min_posts_7d = 3"))
+    worker.child.signal(signal.SIGHUP)
+    eventually(lambda: _assert_breaching(api, {"vk:-77", "vk:-78"}), timeout_s=30)
+    assert worker.child.alive() and get_json(f"{api}/health")[1]["profiles_error"] is None
+
+    # /breaches at T equals gospulse replay --breaches at T on the same log and registry
+    log = tmp_path / "all.jsonl"
+    log.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in [*first, *posts]))
+    at = now
+    replayed = subprocess.run(
+        [
+            str(GOSPULSE),
+            "replay",
+            str(log),
+            "--registry",
+            str(registry),
+            "--profiles",
+            str(profiles),
+            "--at",
+            str(at),
+            "--breaches",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    from_replay = [orjson.loads(line) for line in replayed.stdout.splitlines()]
+    assert from_replay == get_json(f"{api}/breaches?at={at}")[1]["breaches"]
+    assert [(b["public_id"], b["kpi"]) for b in from_replay] == [("vk:-77", "posting"), ("vk:-78", "posting")]
+
+    status, body = get_json(f"{api}/breaches?kpi=posting&level=city")
+    assert status == 400 and "level: 'city' is not one of" in body["error"]
+
+
+def _assert_in(text: str | None, part: str) -> None:
+    assert text is not None and part in text
+
+
+def _assert_breaching(api: str, publics: set[str]) -> None:
+    assert {b["public_id"] for b in get_json(f"{api}/breaches?kpi=posting")[1]["breaches"]} == publics
