@@ -299,17 +299,23 @@ def register(
         watcher = ProfilesWatcher(settings.profiles, pipeline.engine.profiles)
         watcher.check()  # takes the file's stamp: the profiles are the ones the worker started with
 
+    def settled() -> bool:
+        """Open breaches are known only once the table is recovered and no rebalance is under way:
+        judging before would repeat transitions the previous owner already sent."""
+        recovery = app.tables.recovery
+        return recovery.completed.is_set() and not recovery.in_recovery and not app.rebalancing
+
     @app.timer(CHECK_EVERY_S)
     async def kpi_pending() -> None:
         if watcher is not None and watcher.check() is not None:
             pipeline.engine.use_profiles(watcher.profiles)
             live.pending.update(live.owned())  # every public is judged by the new thresholds
-        if app.tables.recovery.completed.is_set():
+        if settled():
             await live.evaluate_pending()
 
     @app.timer(settings.kpi_sweep_s)
     async def kpi_sweep() -> None:
-        if app.tables.recovery.completed.is_set():
+        if settled():
             await live.sweep()
 
     if watcher is not None:

@@ -19,7 +19,7 @@ from agents.table import StateTable, TableStore, owned_publics
 from agents.web import register_views
 from schemas.contract import DEAD_LETTER_MAX_BYTES
 from streams.core.engine import Engine
-from streams.core.kpi import BUILT_IN_PROFILES
+from streams.core.kpi import BUILT_IN_PROFILES, Profiles
 from streams.core.layout import Limits
 from streams.core.registry import RecordsRegistry
 from streams.pipeline import Pipeline
@@ -99,15 +99,18 @@ def build_worker(
     guard: DeliveryGuard | None = None,
     send_dead: Any = None,
     redis_client: Any = None,
+    profiles: Profiles | None = None,
 ) -> Worker:
     """The app with its state table, ingest agent, registry feed, HTTP views and (with a Redis URL or
     client) the Redis tables.
 
     ``guard`` (default: one that stops the process) holds every commit until the records before it
     are written (``agents.delivery``); ``send_dead`` replaces the dead-letter topic (for Faust's test
-    context, which has no broker). A profiles file with a fault raises ``ProfilesError``.
+    context, which has no broker). ``profiles`` defaults to ``settings.profiles``'s (a file with a
+    fault raises ``ProfilesError``), else the built-in ones.
     """
-    profiles = read_profiles(settings.profiles) if settings.profiles is not None else BUILT_IN_PROFILES
+    if profiles is None:
+        profiles = read_profiles(settings.profiles) if settings.profiles is not None else BUILT_IN_PROFILES
     never_commit_unprocessed(settings.topics.events)  # agents.delivery: Faust's acks of skipped messages
     app = faust_app(settings)
     guard = guard or DeliveryGuard(settings.delivery_timeout_s)

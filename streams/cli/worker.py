@@ -52,6 +52,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     settings = WorkerSettings(**load_settings_of(WORKER_SETTINGS, args))
+    from streams.core.kpi import BUILT_IN_PROFILES, ProfilesError
+    from streams.profiles import read_profiles
+
+    try:
+        profiles = read_profiles(settings.profiles) if settings.profiles else BUILT_IN_PROFILES
+    except ProfilesError as exc:
+        return fail("worker", f"{exc} (--profiles, env GOSPULSE_PROFILES)", EXIT_USAGE)
     if port_taken(settings.web_host, settings.web_port):
         return fail(
             "worker",
@@ -62,13 +69,8 @@ def run(args: argparse.Namespace) -> int:
     if problem:
         return fail("worker", problem)
     from agents.worker import build_worker
-    from streams.core.kpi import ProfilesError
 
-    try:
-        worker = build_worker(settings)
-    except ProfilesError as exc:
-        return fail("worker", f"{exc} (--profiles, env GOSPULSE_PROFILES)", EXIT_USAGE)
-    worker.run(args.loglevel)
+    build_worker(settings, profiles=profiles).run(args.loglevel)
     return EXIT_OK
 
 

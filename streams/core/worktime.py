@@ -27,9 +27,6 @@ from schemas.contract import DEFAULT_TZ
 
 #: The workday of §4 when a profile gives none: 09:00 to 18:00, in minutes after local midnight.
 DEFAULT_WORKDAY: Final = (9 * 60, 18 * 60)
-#: No event is before 2000 (contract §1); years are counted from here (a zone west of UTC is
-#: still in 1999 then).
-FIRST_YEAR: Final = 1999
 _MINUTE_MS: Final = 60_000
 
 
@@ -88,8 +85,10 @@ class WorkCalendar:
         self.zone = ZoneInfo(tz)
         self.workday = workday
         self._years: dict[int, _Year] = {}
-        #: Working time before each year's first local midnight, from ``FIRST_YEAR``.
-        self._before: dict[int, int] = {FIRST_YEAR: 0}
+        #: Working time before each year's first local midnight, counted from the first year asked
+        #: about (only differences of cumulative readings mean anything, so any origin will do, and
+        #: this one builds no year that is not needed).
+        self._before: dict[int, int] = {}
 
     def _year(self, year: int) -> _Year:
         got = self._years.get(year)
@@ -98,14 +97,23 @@ class WorkCalendar:
         return got
 
     def _cum_before_year(self, year: int) -> int:
-        known = max(y for y in self._before if y <= year)
-        while known < year:
-            self._before[known + 1] = self._before[known] + self._year(known).total
-            known += 1
-        return self._before[year]
+        before = self._before
+        if year in before:
+            return before[year]
+        if not before:
+            before[year] = 0
+            return 0
+        low, high = min(before), max(before)
+        while high < year:
+            before[high + 1] = before[high] + self._year(high).total
+            high += 1
+        while low > year:
+            before[low - 1] = before[low] - self._year(low - 1).total
+            low -= 1
+        return before[year]
 
     def cumulative_ms(self, t: int) -> int:
-        """Working time from ``FIRST_YEAR``'s first local midnight to ``t`` (monotone in ``t``)."""
+        """Working time from a fixed origin to ``t``: monotone in ``t``, meaningful in differences."""
         year = datetime.fromtimestamp(t // 1000, self.zone).year
         y = self._year(year)
         i = bisect_right(y.starts, t) - 1

@@ -27,6 +27,8 @@ from streams.serving import tables_key
 
 GOSPULSE = [sys.executable, "-m", "streams.cli"]
 APP_ID = "gospulse"
+#: The shipped KPI profiles, when running from a checkout (an installed wheel has the built-in ones).
+SHIPPED_PROFILES = Path(__file__).resolve().parents[2] / "deploy" / "kpi" / "profiles.toml"
 
 
 class StackError(RuntimeError):
@@ -108,6 +110,7 @@ class Stack:
                 str(o.web_port),
                 "--data-dir",
                 str(self.workdir / "worker"),
+                *(["--profiles", str(SHIPPED_PROFILES)] if SHIPPED_PROFILES.is_file() else []),
                 "--app-id",
                 APP_ID,
                 "--loglevel",
@@ -137,6 +140,7 @@ class Stack:
         self.say(
             f"API     http://127.0.0.1:{o.web_port}/publics/{sample}  (any public_id; ?at=T for the past)"
         )
+        self.say(f"breaches http://127.0.0.1:{o.web_port}/breaches  (?kpi=silence&level=municipal…)")
         self.say(f"health  http://127.0.0.1:{o.web_port}/health")
         self.say(f"tables  redis-cli -u {self.redis_url} HGETALL {tables_key(APP_ID)}")
         self.say(f"logs    {self.workdir}")
@@ -167,7 +171,8 @@ class Stack:
         if isinstance(health, dict):
             state = (
                 f"worker {health['status']}: {health['events_applied']:,} events applied, "
-                f"{health['duplicates']:,} duplicates skipped, {health['events_rejected']:,} rejected"
+                f"{health['duplicates']:,} duplicates skipped, {health['events_rejected']:,} rejected, "
+                f"{health.get('kpi_open_breaches', 0):,} KPI breaches open"
             )
         else:
             state = "worker not answering"

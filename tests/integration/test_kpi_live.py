@@ -11,8 +11,10 @@ import time
 from pathlib import Path
 
 import orjson
+import redis
 from kafka import KafkaConsumer
 
+from streams.local.redis_server import EmbeddedRedis
 from streams.local.tansu import EmbeddedBroker
 from tests.integration.test_worker import GOSPULSE, PARTITIONS, get_json, publish
 from tests.integration.worker import WorkerProcess, eventually
@@ -47,7 +49,7 @@ def transitions(broker: EmbeddedBroker, topic: str) -> list[dict]:
 
 
 def test_a_breach_opens_and_closes_once_and_the_api_agrees_with_replay(
-    broker: EmbeddedBroker, workers: list[WorkerProcess], tmp_path: Path
+    broker: EmbeddedBroker, redis_server: EmbeddedRedis, workers: list[WorkerProcess], tmp_path: Path
 ) -> None:
     prefix, app_id = "t-kpi.", "t-kpi"
     profiles = tmp_path / "profiles.toml"
@@ -64,6 +66,7 @@ def test_a_breach_opens_and_closes_once_and_the_api_agrees_with_replay(
         prefix,
         PARTITIONS,
         tmp_path,
+        redis_server.url,
         env={"GOSPULSE_PROFILES": str(profiles), "GOSPULSE_KPI_SWEEP_S": "2"},
     ).start()
     workers.append(worker)
@@ -96,6 +99,8 @@ def test_a_breach_opens_and_closes_once_and_the_api_agrees_with_replay(
     assert status == 200 and [(b["public_id"], b["kpi"], b["value"]) for b in body["breaches"]] == [
         ("vk:-77", "posting", 0)
     ]
+    current = redis.Redis.from_url(redis_server.url)
+    eventually(lambda: _assert_in(str(current.hgetall(f"{app_id}:breaches")), "vk:-77"), timeout_s=10)
     time.sleep(5)  # two more sweeps: nothing new to tell
     assert len(transitions(broker, topic)) == 1
 
@@ -111,6 +116,7 @@ def test_a_breach_opens_and_closes_once_and_the_api_agrees_with_replay(
 
     eventually(closed, timeout_s=60)
     assert get_json(f"{api}/breaches")[1]["breaches"] == []
+    eventually(lambda: _assert_equal(current.hgetall(f"{app_id}:breaches"), {}), timeout_s=10)
 
     # a bad file is refused (and said on /health); a good one is taken without a restart, on SIGHUP too
     profiles.write_bytes(PROFILES.replace(b"min_posts_7d = 2", b"min_posts_7d = -2"))
@@ -149,6 +155,10 @@ def test_a_breach_opens_and_closes_once_and_the_api_agrees_with_replay(
 
     status, body = get_json(f"{api}/breaches?kpi=posting&level=city")
     assert status == 400 and "level: 'city' is not one of" in body["error"]
+
+
+def _assert_equal(got: object, want: object) -> None:
+    assert got == want
 
 
 def _assert_in(text: str | None, part: str) -> None:

@@ -225,3 +225,39 @@ def test_a_worker_whose_web_port_is_taken_says_so(tmp_path: Path) -> None:
         done = run("worker", "--web-host", "127.0.0.1", "--web-port", str(port), "--data-dir", tmp_path)
     assert done.returncode == 1
     assert f"web port {port} on 127.0.0.1 is taken by another process" in done.stderr
+
+
+def test_a_profiles_file_with_a_fault_stops_replay_and_the_worker_naming_file_key_and_fix(
+    tmp_path: Path,
+) -> None:
+    bad = tmp_path / "profiles.toml"
+    bad.write_text('[profiles.default]\nworkday = ["18:00", "09:00"]\n')
+    log = write_log(tmp_path / "events.jsonl", GOOD)
+    for argv in (["replay", log, "--at", str(AT), "--profiles", bad], ["worker", "--profiles", bad]):
+        done = run(*argv)
+        assert done.returncode == 2, done.stderr
+        assert (
+            f"{bad}: profiles.default.workday: the workday ends (09:00) before it starts (18:00)"
+            in done.stderr
+        )
+
+
+def test_replay_prints_the_breaches_of_every_public_and_every_registered_one(tmp_path: Path) -> None:
+    log = write_log(tmp_path / "events.jsonl", GOOD)
+    registry = tmp_path / "publics.jsonl"
+    record = {
+        "v": 1,
+        "public_id": "ok:77",
+        "name": "n",
+        "region": "RU-NIZ",
+        "level": "settlement",
+        "theme": "sport",
+    }
+    registry.write_bytes(orjson.dumps(record) + b"\n")
+    done = run("replay", log, "--registry", registry, "--at", str(AT), "--breaches")
+    assert done.returncode == 0, done.stderr
+    rows = [orjson.loads(line) for line in done.stdout.splitlines()]
+    assert [(b["public_id"], b["kpi"]) for b in rows] == sorted((b["public_id"], b["kpi"]) for b in rows)
+    assert {"ok:77", "tg:school5", "vk:-1"} == {b["public_id"] for b in rows}
+    assert ("ok:77", "silence", None) in [(b["public_id"], b["kpi"], b["value"]) for b in rows]
+    assert "breaches at" in done.stderr
