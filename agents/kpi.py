@@ -175,6 +175,7 @@ class KpiLive:
             current = self.breaches_now(public_id, when)
             after, moves = transitions(current, opened, when)
             self.stats.evaluated += 1
+            self.stats.open_breaches += len(after) - len(opened)
             for move in moves:
                 self.send(public_id, orjson.dumps(move))
             if moves:

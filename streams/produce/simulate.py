@@ -94,6 +94,9 @@ class Simulator:
             ev = pending if pending is not None else next(self.events)
             pending = None
             now = self.monotonic()
+            if tick is not None and now - last_tick >= tick_every_s:
+                tick(report)  # while history plays and while waiting for the clock alike
+                last_tick = now
             if ev["occurred_at"] > self.clock():
                 # the history is out: from here on, follow the clock
                 if not report.live:
@@ -117,9 +120,6 @@ class Simulator:
             if now - last_flush >= self.flush_every_s:
                 self._drain()
                 last_flush = now
-            if tick is not None and now - last_tick >= tick_every_s:
-                tick(report)
-                last_tick = now
         self._drain()
         return report
 

@@ -114,6 +114,14 @@ def test_after_the_history_it_follows_the_clock() -> None:
             assert ev["occurred_at"] <= sent_at
 
 
+def test_progress_is_told_while_waiting_for_the_clock_too() -> None:
+    """A quiet live phase still says how far the simulator is (``gospulse up`` shows it)."""
+    sim, _, time = make_simulator(publics=1, days=0)
+    ticks: list[tuple[bool, int]] = []
+    sim.run(stop=lambda: time.mono >= 60, tick=lambda r: ticks.append((r.live, r.events)), tick_every_s=10)
+    assert len(ticks) >= 5 and all(live for live, _ in ticks[1:])
+
+
 def test_rate_limits_the_history() -> None:
     sim, _, time = make_simulator(publics=100, days=2, rate=1000.0)
     report = sim.run(until_live=True)
