@@ -21,6 +21,8 @@ import os
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Final
 
+from mode.utils.futures import notify
+
 log = logging.getLogger(__name__)
 
 #: Exit status of a worker stopped because a record was not written (EX_TEMPFAIL: restart it).
@@ -87,6 +89,43 @@ class RecordNotWritten(RuntimeError):
 _guarded_topics: set[str] = set()
 
 
+def seek_back(consumer: Any, why: str) -> None:
+    """Seek every partition back to its committed offset (one seek-back at a time), so that
+    what ``why`` says was passed over is delivered again."""
+    if not getattr(consumer, "_gospulse_reseeking", False):
+        log.warning("%s, and every partition is sought back to its committed offset to deliver it again", why)
+        consumer._gospulse_reseeking = True
+        consumer.stop_flow()  # the fetch being drained stops here; the seek waits for it
+        consumer._gospulse_seeking_back = asyncio.ensure_future(_seek_back(consumer))  # kept
+
+
+async def _seek_back(consumer: Any) -> None:
+    try:
+        await consumer.wait_for_stopped_flow()
+        await asyncio.sleep(0.1)  # the drain loop records the offset it was delivering first
+        while consumer.app.rebalancing:  # a rebalance seeks to the committed offsets itself
+            await asyncio.sleep(0.1)
+        await consumer.perform_seek()
+        log.warning("sought every partition back to its committed offset; delivering again")
+    except Exception:  # the next rebalance or restart seeks back anyway; nothing was committed
+        log.exception("could not seek back to the committed offsets")
+    finally:
+        consumer._gospulse_reseeking = False
+        if not consumer.app.rebalancing:
+            consumer.resume_flow()
+
+
+#: Messages the agent was handed but declined (topic, partition, offset): they come after a
+#: message that never reached it, and are applied only once that one has, in log order.
+_declined: set[tuple[str, int, int]] = set()
+
+
+def decline(message: Any) -> None:
+    """Hand ``message`` back unprocessed: its ack is refused, so no commit passes it, and it comes
+    again with the seek-back that redelivers the message missing before it."""
+    _declined.add((message.topic, message.partition, message.offset))
+
+
 def never_commit_unprocessed(topics: Iterable[str]) -> None:
     """Never let a commit pass a message of ``topics`` that the agent did not process.
 
@@ -122,8 +161,22 @@ def never_commit_unprocessed(topics: Iterable[str]) -> None:
     add_gap = Consumer._add_gap
 
     def _ack(self: Any, message: Any) -> bool:
+        key = (message.topic, message.partition, message.offset)
+        if key in _declined:
+            _declined.discard(key)
+            self._unacked_messages.discard(message)  # not waited for: it is delivered again
+            notify(self._waiting_for_ack)
+            return False
         if message.topic in _guarded_topics and not message.tracked:
-            return False  # skipped by its stream, never delivered to the agent: it must come again
+            # skipped by its stream (its flow was stopped, or it was fetched for an older
+            # generation), never delivered to the agent: it must come again. Its offset stays
+            # uncommitted, but this consumer has read past it, so it is sought back for now.
+            seek_back(
+                self,
+                f"the stream skipped {message.topic}/{message.partition}@{message.offset} without "
+                "delivering it; it stays uncommitted",
+            )
+            return False
         return ack(self, message)
 
     async def _add_gap(self: Any, tp: Any, offset_from: int, offset_to: int) -> None:
@@ -135,33 +188,11 @@ def never_commit_unprocessed(topics: Iterable[str]) -> None:
             offset_from = max(offset_from, committed)
         if offset_from >= offset_to:
             return  # everything skipped is committed already (another worker processed it)
-        log.warning(
-            "the consumer skipped offsets %d to %d of %s/%d; they stay uncommitted, and every "
-            "partition is sought back to its committed offset to deliver them again",
-            offset_from,
-            offset_to - 1,
-            tp.topic,
-            tp.partition,
+        seek_back(
+            self,
+            f"the consumer skipped offsets {offset_from} to {offset_to - 1} of {tp.topic}/{tp.partition}; "
+            "they stay uncommitted",
         )
-        if not getattr(self, "_gospulse_reseeking", False):
-            self._gospulse_reseeking = True
-            self.stop_flow()  # the fetch being drained stops here; the seek waits for it
-            self._gospulse_seeking_back = asyncio.ensure_future(_seek_back(self))  # kept: not collected
-
-    async def _seek_back(consumer: Any) -> None:
-        try:
-            await consumer.wait_for_stopped_flow()
-            await asyncio.sleep(0.1)  # the drain loop records the offset it was delivering first
-            while consumer.app.rebalancing:  # a rebalance seeks to the committed offsets itself
-                await asyncio.sleep(0.1)
-            await consumer.perform_seek()
-            log.warning("sought every partition back to its committed offset; delivering again")
-        except Exception:  # the next rebalance or restart seeks back anyway; nothing was committed
-            log.exception("could not seek back to the committed offsets")
-        finally:
-            consumer._gospulse_reseeking = False
-            if not consumer.app.rebalancing:
-                consumer.resume_flow()
 
     perform_seek = Consumer.perform_seek
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 import faust
 
-from agents.delivery import DeliveryGuard
+from agents.delivery import DeliveryGuard, decline, seek_back
 from streams.pipeline import DeadLetter, Pipeline
 from streams.settings import WorkerSettings
 from streams.topics import DEAD_LETTER_TOPIC_CONFIG
@@ -55,6 +56,40 @@ def register(
             guard.track(future, f"dead letter of {where}")
             return future
 
+    #: The last offset the agent was handed per event partition. A jump means a message the consumer
+    #: read never reached the agent (seen when the flow is suspended while a message is handed over:
+    #: Faust marks it read and drops it). Its offset cannot be committed (it was never acknowledged),
+    #: so seeking back to the committed offsets delivers it again; until it comes, the messages after
+    #: it are declined, so that a public's events are applied in log order (view deltas depend on it).
+    handed: dict[tuple[str, int], int] = {}
+    #: The first missing offset per partition, while the agent waits for it.
+    missing: dict[tuple[str, int], int] = {}
+
+    def in_order(message: Any) -> bool:
+        """Whether ``message`` may be applied now (else it is declined, and comes again)."""
+        tp, offset = (message.topic, message.partition), message.offset
+        awaited = missing.get(tp)
+        if awaited is not None:
+            if offset > awaited:
+                decline(message)
+                return False
+            if offset == awaited:
+                del missing[tp]
+        else:
+            last = handed.get(tp)
+            if last is not None and offset > last + 1:
+                missing[tp] = last + 1
+                seek_back(
+                    app.consumer,
+                    f"offsets {last + 1} to {offset - 1} of {tp[0]}/{tp[1]} were read but never reached "
+                    "the agent; they stay uncommitted, and the messages after them wait for them",
+                )
+                decline(message)
+                return False
+        if offset > handed.get(tp, -1):
+            handed[tp] = offset
+        return True
+
     @app.agent(events, name="ingest")
     async def ingest(stream: faust.StreamT) -> None:
         # The body never awaits: a batch is applied, and its state records and dead letters are
@@ -66,7 +101,8 @@ def register(
                 dead = []
                 for event in batch:
                     m = event.message
-                    dead += pipeline.apply_message(m.topic, m.partition, m.offset, m.key, m.value)
+                    if in_order(m):
+                        dead += pipeline.apply_message(m.topic, m.partition, m.offset, m.key, m.value)
                 pipeline.flush()
                 for letter in dead:
                     send_dead(letter)
@@ -82,5 +118,8 @@ def register(
     @app.on_partitions_revoked.connect
     async def on_revoked(app_: faust.App, revoked: set, **kwargs: object) -> None:
         pipeline.forget_partitions({tp.partition for tp in revoked if tp.topic in topics.events})
+        for tp in revoked:
+            handed.pop((tp.topic, tp.partition), None)  # whoever owns it next starts where it was committed
+            missing.pop((tp.topic, tp.partition), None)
 
     return ingest

@@ -139,10 +139,11 @@ def test_a_gap_in_an_event_topic_is_never_acknowledged_and_is_sought_back(
     assert consumer._gap[TP("t-gap.compacted", 0)]  # other topics keep Faust's behaviour
 
 
-def test_a_message_skipped_by_its_stream_during_a_rebalance_is_never_acknowledged() -> None:
+def test_a_message_skipped_by_its_stream_is_never_acknowledged_and_is_delivered_again() -> None:
     """Faust acks a message its stream skips (flow suspended, or fetched under the previous
-    generation) without processing it; on event topics that ack is refused, so that the commit that
-    ends the revocation cannot pass it and the new assignment delivers it again."""
+    generation) without processing it; on event topics that ack is refused, so that no commit can
+    pass it, and every partition is sought back to its committed offset, so that it comes again now
+    (seen: a worker that had read past such a message served a table without it until a restart)."""
     from collections import defaultdict
     from types import SimpleNamespace
 
@@ -150,11 +151,23 @@ def test_a_message_skipped_by_its_stream_during_a_rebalance_is_never_acknowledge
     from faust.types import TP
     from faust.types.tuples import Message
 
-    from agents.delivery import never_commit_unprocessed
+    from agents.delivery import decline, never_commit_unprocessed
 
     never_commit_unprocessed(["t-skip.posts"])
+    calls: list[str] = []
+
+    async def wait_for_stopped_flow() -> None:
+        calls.append("waited")
+
+    async def perform_seek() -> None:
+        calls.append("sought back")
+
     consumer = SimpleNamespace(
-        app=SimpleNamespace(topics=SimpleNamespace(acks_enabled_for=lambda topic: True)),
+        app=SimpleNamespace(topics=SimpleNamespace(acks_enabled_for=lambda topic: True), rebalancing=False),
+        stop_flow=lambda: calls.append("flow stopped"),
+        wait_for_stopped_flow=wait_for_stopped_flow,
+        perform_seek=perform_seek,
+        resume_flow=lambda: calls.append("flow resumed"),
         _committed_offset=defaultdict(lambda: None),
         _acked_index=defaultdict(set),
         _acked=defaultdict(list),
@@ -168,6 +181,20 @@ def test_a_message_skipped_by_its_stream_during_a_rebalance_is_never_acknowledge
         m.tracked = tracked
         return m
 
-    assert not Consumer.ack(consumer, message(7, tracked=False))  # skipped: not acknowledged
-    assert Consumer.ack(consumer, message(8, tracked=True))  # delivered to the agent and processed
+    async def scenario() -> None:
+        assert not Consumer.ack(consumer, message(7, tracked=False))  # skipped: not acknowledged
+        assert Consumer.ack(consumer, message(8, tracked=True))  # delivered to the agent and processed
+        assert not Consumer.ack(consumer, message(9, tracked=False))  # one seek-back at a time
+        await consumer._gospulse_seeking_back
+
+    asyncio.run(scenario())
     assert consumer._acked[TP("t-skip.posts", 0)] == [8]
+    assert calls == ["flow stopped", "waited", "sought back", "flow resumed"]
+
+    # a message the agent declined (it waits for one missing before it) is not acknowledged either,
+    # and is not waited for as unacknowledged: it is delivered again
+    declined = message(10, tracked=True)
+    consumer._unacked_messages.add(declined)
+    decline(declined)
+    assert not Consumer.ack(consumer, declined)
+    assert declined not in consumer._unacked_messages and 10 not in consumer._acked[TP("t-skip.posts", 0)]

@@ -8,6 +8,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from agents import ingest
 from agents.delivery import DeliveryGuard, RecordNotWritten
 from agents.worker import build_worker
 from streams.core.layout import StateTooLarge, decode
@@ -79,3 +80,45 @@ def test_a_batch_that_cannot_be_written_stops_the_worker_before_any_commit(wired
     )
     with pytest.raises(RecordNotWritten):
         asyncio.run(table.guard.settle())  # and any commit attempted after it is refused
+
+
+def test_a_message_read_but_never_handed_to_the_agent_is_sought_back_and_waited_for(
+    wired: tuple, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The consumer marks a message read and drops it when the flow is suspended while it is handed
+    over. The agent sees the jump in offsets, has every partition sought back to its committed
+    offset (which cannot have passed the dropped message: it was never acknowledged), and declines
+    the messages after it until it comes, so that a public's events are applied in log order."""
+    agent, _, pipeline, _, _ = wired
+    sought: list[str] = []
+    monkeypatch.setattr(ingest, "seek_back", lambda consumer, why: sought.append(why))
+    now = pipeline.clock()
+    # snapshots of one post, a message each, hours apart: each view delta depends on the one before
+    # it and lands in its own hour, so applying them out of order moves views between windows
+    hours_ago = [40, 30, 26, 15, 10, 5, 1]
+    snapshots = [
+        orjson.dumps(
+            event("post.metrics", now - h * 3_600_000, public_id="vk:-7", post_id="p", views=10 * (i + 1))
+        )
+        for i, h in enumerate(hours_ago)
+    ]
+
+    async def deliver(offsets: list[int]) -> None:
+        async with agent.test_context() as tested:
+            for offset in offsets:
+                tested.sent_offset = offset
+                await tested.put(snapshots[offset], key=b"vk:-7", partition=0)
+
+    pipeline.apply_message(
+        "posts",
+        0,
+        0,
+        b"vk:-7",
+        orjson.dumps(event("post.published", now - 50 * 3_600_000, public_id="vk:-7", post_id="p")),
+    )
+    asyncio.run(deliver([0, 1, 4, 3, 5]))  # 2 and 3 never came before 4; 3 comes late
+    assert pipeline.applied == 1 + 2 and len(sought) == 1 and "offsets 2 to 3 of" in sought[0]
+    asyncio.run(deliver([1, 2, 3, 4, 5, 6]))  # the seek-back redelivers from the committed offset
+    assert pipeline.applied == 1 + 7 and len(sought) == 1
+    table = pipeline.current_table("vk:-7", now)
+    assert table is not None and (table["views_24h"], table["views_7d"]) == (40, 70)  # in log order
