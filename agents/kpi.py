@@ -17,7 +17,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import faust
@@ -101,7 +101,6 @@ class KpiStats:
     transitions: int = 0
     open_breaches: int = 0
     redis_failures: int = 0
-    recent_slices: list[float] = field(default_factory=list)
 
 
 class KpiLive:
