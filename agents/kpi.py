@@ -25,7 +25,7 @@ import orjson
 
 from agents.delivery import DeliveryGuard
 from agents.routing import partition_of
-from agents.table import StateTable
+from agents.table import StateTable, assigned_partitions
 from streams.core.breaches import Breach, OpenBreaches, breaches, transitions
 from streams.core.kpi import Profiles, ProfilesError
 from streams.core.timebase import now_ms
@@ -271,13 +271,6 @@ def register(
         value_serializer="raw",
         partitions=settings.partitions,
     )
-    events = set(settings.topics.events)
-
-    def owned_partitions() -> set[int]:
-        try:
-            return {tp.partition for tp in app.consumer.assignment() if tp.topic in events}
-        except Exception:  # not started yet, or between assignments
-            return set()
 
     def send(public_id: str, value: bytes) -> None:
         future = topic.send_soon(key=public_id.encode(), value=value)
@@ -287,7 +280,7 @@ def register(
         pipeline,
         table,
         send,
-        owned_partitions,
+        assigned_partitions(app, settings.topics.events),
         owned_with_state,
         settings.partitions,
         redis=redis,

@@ -53,17 +53,29 @@ class TableStore:
             self.table[key.encode()] = value
 
 
+def assigned_partitions(app: faust.App, events: tuple[str, ...]) -> Callable[[], set[int]]:
+    """A function giving the event partitions this worker owns now (none before it has any)."""
+    topics = set(events)
+
+    def assigned() -> set[int]:
+        try:
+            return {tp.partition for tp in app.consumer.assignment() if tp.topic in topics}
+        except Exception:  # not started yet, or between assignments: nothing is owned right now
+            return set()
+
+    return assigned
+
+
 def owned_publics(
     app: faust.App, table: StateTable, events: tuple[str, ...], partitions: int
 ) -> Callable[[], list[str]]:
     """A function listing the publics with state in ``table`` whose partitions this worker owns now."""
-    topics = set(events)
+    owned_partitions = assigned_partitions(app, events)
     partition_cache: dict[bytes, int] = {}  # murmur2 is pure Python here: once per public, not per round
 
     def owned() -> list[str]:
-        try:
-            assigned = {tp.partition for tp in app.consumer.assignment() if tp.topic in topics}
-        except Exception:  # not started yet, or between assignments: nothing is owned right now
+        assigned = owned_partitions()
+        if not assigned:
             return []
         out = []
         for key in list(table.keys()):

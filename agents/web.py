@@ -140,6 +140,10 @@ def register_views(
             "kpi_sweeps": kpi.stats.sweeps,
             "kpi_last_sweep_s": round(kpi.stats.last_sweep_s, 3),
             "kpi_open_breaches": kpi.stats.open_breaches,
+            "kpi_evaluated": kpi.stats.evaluated,
+            "kpi_transitions": kpi.stats.transitions,
+            "kpi_longest_slice_s": round(kpi.stats.longest_slice_s, 3),
+            "kpi_redis_failures": kpi.stats.redis_failures,
         }
         return web.json(body, status=200 if ready else 503)
 

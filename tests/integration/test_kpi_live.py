@@ -77,16 +77,7 @@ def test_a_breach_opens_and_closes_once_and_the_api_agrees_with_replay(
         published(now - 3_600_000, "p1", public_id="vk:-78"),
         published(now - 60_000, "p2", public_id="vk:-78"),
     ]
-    nothing = tmp_path / "none.jsonl"
-    nothing.write_bytes(b"")
-    subprocess.run(
-        [
-            *(str(GOSPULSE), "publish", str(nothing), "--registry", str(registry)),
-            *("--broker", broker.bootstrap, "--topic-prefix", prefix, "--partitions", str(PARTITIONS)),
-        ],
-        capture_output=True,
-        check=True,
-    )
+    publish(broker, prefix, [], tmp_path / "registry-only.jsonl", records)  # the registry, no events
     publish(broker, prefix, [orjson.dumps(e) for e in first], tmp_path / "first.jsonl")
     topic = f"{prefix}kpi-breaches"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -56,13 +57,20 @@ def registry_of(habits: list[Habits]) -> Registry:
 
 
 def publish(
-    broker: EmbeddedBroker, prefix: str, lines: list[bytes], path: Path, registry: list[Habits] = ()
+    broker: EmbeddedBroker,
+    prefix: str,
+    lines: list[bytes],
+    path: Path,
+    registry: Sequence[Habits | dict] = (),
 ) -> str:
+    """``gospulse publish`` of ``lines``, with ``registry`` first: generated publics (``record_of``) or
+    registry records as they are."""
     path.write_bytes(b"\n".join(lines) + b"\n")
     registry_args = []
     if registry:
+        records = [r if isinstance(r, dict) else record_of(r) for r in registry]
         registry_path = path.with_suffix(".registry.jsonl")
-        registry_path.write_bytes(b"".join(orjson.dumps(record_of(h)) + b"\n" for h in registry))
+        registry_path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
         registry_args = ["--registry", str(registry_path)]
     done = subprocess.run(
         [
