@@ -68,7 +68,12 @@ def register(
     def in_order(message: Any) -> bool:
         """Whether ``message`` may be applied now (else it is declined, and comes again)."""
         tp, offset = (message.topic, message.partition), message.offset
+        committed = app.consumer._committed_offset.get(message.tp)  # the next offset a restart reads
         awaited = missing.get(tp)
+        if awaited is not None and committed is not None and committed > awaited:
+            # committed past by the worker that held the partition meanwhile: nothing is missing
+            del missing[tp]
+            awaited = None
         if awaited is not None:
             if offset > awaited:
                 decline(message)
@@ -77,12 +82,12 @@ def register(
                 del missing[tp]
         else:
             last = handed.get(tp)
-            if last is not None and offset > last + 1:
-                missing[tp] = last + 1
+            if last is not None and offset > last + 1 and (committed is None or offset > committed):
+                missing[tp] = max(last + 1, committed or 0)
                 seek_back(
                     app.consumer,
-                    f"offsets {last + 1} to {offset - 1} of {tp[0]}/{tp[1]} were read but never reached "
-                    "the agent; they stay uncommitted, and the messages after them wait for them",
+                    f"offsets {missing[tp]} to {offset - 1} of {tp[0]}/{tp[1]} were read but never "
+                    "reached the agent; they stay uncommitted, and the messages after them wait for them",
                 )
                 decline(message)
                 return False
