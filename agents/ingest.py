@@ -22,12 +22,14 @@ def register(
     settings: WorkerSettings,
     guard: DeliveryGuard,
     send_dead: Callable[[DeadLetter], object] | None = None,
+    on_batch: Callable[[dict[str, int], int], None] | None = None,
 ) -> faust.types.AgentT:
     """Wire the ingest agent, its settle timer and revocation hook into ``app``; returns the agent.
 
     ``guard`` tracks every dead letter as it does state records, so no offset is committed before
     the dead letters of its batch are written. ``send_dead`` replaces the dead-letter topic (Faust's
-    test context has no broker to send to).
+    test context has no broker to send to). ``on_batch(messages per topic, messages)`` is told of
+    every batch (the metrics).
     """
     topics = settings.topics
     events = app.topic(
@@ -104,13 +106,17 @@ def register(
         async for batch in stream.take_events(settings.batch_messages, within=settings.batch_within_s):
             try:
                 dead = []
+                per_topic: dict[str, int] = {}
                 for event in batch:
                     m = event.message
                     if in_order(m):
+                        per_topic[m.topic] = per_topic.get(m.topic, 0) + 1
                         dead += pipeline.apply_message(m.topic, m.partition, m.offset, m.key, m.value)
                 pipeline.flush()
                 for letter in dead:
                     send_dead(letter)
+                if on_batch is not None:
+                    on_batch(per_topic, sum(per_topic.values()))
             except Exception as exc:
                 log.exception("ingest failed on a batch of %d messages", len(batch))
                 guard.fail(f"a batch could not be applied and written ({exc!r})")

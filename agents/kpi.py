@@ -26,6 +26,7 @@ import orjson
 from agents.delivery import DeliveryGuard
 from agents.routing import partition_of
 from agents.table import StateTable, assigned_partitions
+from streams.core.breach_tally import BreachTally, Segment, segment_of
 from streams.core.breaches import Breach, OpenBreaches, breaches, transitions
 from streams.core.kpi import Profiles, ProfilesError
 from streams.core.timebase import now_ms
@@ -96,6 +97,7 @@ class ProfilesWatcher:
 class KpiStats:
     sweeps: int = 0
     last_sweep_s: float = 0.0
+    sweeps_s: float = 0.0
     longest_slice_s: float = 0.0
     evaluated: int = 0
     transitions: int = 0
@@ -128,6 +130,8 @@ class KpiLive:
         self.redis_key = redis_key
         self.pending: set[str] = set()
         self.stats = KpiStats()
+        #: The last judgement of every owned public, counted per segment (the KPI metrics).
+        self.tally = BreachTally()
 
     # -- ChangeSink ------------------------------------------------------------------------------
 
@@ -135,7 +139,9 @@ class KpiLive:
         self.pending.update(public_ids)
 
     def forgotten(self, public_ids: Iterable[str]) -> None:
+        public_ids = list(public_ids)
         self.pending.difference_update(public_ids)
+        self.tally.drop(public_ids)
 
     # -- what is owned -------------------------------------------------------------------------------
 
@@ -152,11 +158,15 @@ class KpiLive:
 
     # -- evaluation ----------------------------------------------------------------------------------
 
-    def breaches_now(self, public_id: str, at: int) -> list[Breach]:
+    def judge(self, public_id: str, at: int) -> tuple[Segment, list[Breach]]:
+        """The public's segment and breaches at ``at`` (one with no state: zero counts, §4)."""
         table = self.pipeline.current_table(public_id, at)
         if table is None:
-            return self.engine.breaches_of(self.engine.empty(public_id), at)
-        return breaches(table, self.engine.profile_of(public_id))
+            table = self.engine.table_of(self.engine.empty(public_id), at)
+        return segment_of(table), breaches(table, self.engine.profile_of(public_id))
+
+    def breaches_now(self, public_id: str, at: int) -> list[Breach]:
+        return self.judge(public_id, at)[1]
 
     def open_breaches(self, public_id: str) -> OpenBreaches:
         raw = self.table.get(public_id.encode())
@@ -171,8 +181,9 @@ class KpiLive:
         for public_id in public_ids:
             when = at if at is not None else now_ms()
             opened = self.open_breaches(public_id)
-            current = self.breaches_now(public_id, when)
+            segment, current = self.judge(public_id, when)
             after, moves = transitions(current, opened, when)
+            self.tally.judged(public_id, segment, ({**b, "since": after[b["kpi"]]["since"]} for b in current))
             self.stats.evaluated += 1
             self.stats.open_breaches += len(after) - len(opened)
             for move in moves:
@@ -226,8 +237,10 @@ class KpiLive:
         started = time.perf_counter()
         owned = self.owned()
         sent = await self.evaluate(owned)
+        self.tally.keep_only(set(owned))
         self.stats.sweeps += 1
         self.stats.last_sweep_s = time.perf_counter() - started
+        self.stats.sweeps_s += self.stats.last_sweep_s
         self.stats.open_breaches = sum(1 for public_id in owned if self.table.get(public_id.encode()))
         return sent
 

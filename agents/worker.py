@@ -10,9 +10,11 @@ from typing import Any
 import faust
 
 from agents import ingest, kpi, serve
+from agents import metrics as agents_metrics
 from agents.delivery import DeliveryGuard, never_commit_unprocessed
 from agents.highwater import register_tansu_transport
 from agents.kpi import KpiLive, ProfilesWatcher
+from agents.metrics import Sources, WorkerMetrics
 from agents.registry_feed import RegistryFeed
 from agents.shutdown import BoundedStopWorker
 from agents.table import StateTable, TableStore, owned_publics
@@ -44,6 +46,7 @@ class Worker:
     redis_tables: RedisTables | None
     kpi: KpiLive
     profiles: ProfilesWatcher | None
+    metrics: WorkerMetrics
 
     def run(self, loglevel: str = "warn") -> None:
         """Run until stopped (SIGTERM/SIGINT end it within ``stop_timeout_s``)."""
@@ -126,6 +129,10 @@ def build_worker(
     )
     app.tables.add(table)
     records: dict[bytes, bytes] = {}
+
+    def state_values() -> list[bytes]:
+        return list(table.data.data.values())  # the memory store's dict, copied at once
+
     pipeline = Pipeline(
         TableStore(table),
         Engine(RecordsRegistry(records), profiles),
@@ -138,7 +145,10 @@ def build_worker(
     async def follow_registry() -> None:
         await feed.run()
 
-    agent = ingest.register(app, pipeline, settings, guard, send_dead)
+    metrics = WorkerMetrics(
+        Sources(pipeline, None, lambda: len(records), state_values), settings.metrics_breach_series
+    )
+    agent = ingest.register(app, pipeline, settings, guard, send_dead, metrics.observe_batch)
     owned = owned_publics(app, table, settings.topics.events, settings.partitions)
     tables = None
     if redis_client is None and settings.redis_url:
@@ -156,5 +166,10 @@ def build_worker(
         pipeline.add_sink(tables)
         serve.register(app, tables, settings.redis_push_s)
     live, watcher = kpi.register(app, pipeline, settings, guard, owned, redis_client)
+    metrics.sources.kpi = live
+    metrics.sources.redis_tables = tables
+    if watcher is not None:
+        metrics.sources.profiles_error = lambda: watcher.error
+    agents_metrics.register(app, metrics, settings.topics.events, table, pipeline)
     register_views(app, table, pipeline, feed, settings.partitions, live, watcher)
-    return Worker(settings, app, table, pipeline, guard, feed, agent, tables, live, watcher)
+    return Worker(settings, app, table, pipeline, guard, feed, agent, tables, live, watcher, metrics)

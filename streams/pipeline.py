@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from schemas.contract import DEAD_LETTER_CUT_BYTES, MAX_VALUE_BYTES
-from schemas.validate import decode_message
+from schemas.validate import KEY_REASON, decode_message, reason_code
 from streams.core.engine import Engine
 from streams.core.layout import ROOT_KEY, Layout, Limits, load, plan
 from streams.core.state import PublicState
@@ -123,6 +123,15 @@ class Pipeline:
         self.applied = 0
         self.duplicates = 0
         self.rejected = 0
+        #: Counts for metrics (plain ints, read by the metrics thread): events applied per topic and
+        #: kind, duplicates per topic, dead letters per topic and reason code, state records written.
+        self.applied_by: dict[str, dict[str, int]] = {}
+        self.duplicates_by: dict[str, int] = {}
+        self.dead_by: dict[tuple[str, str], int] = {}
+        self.records_written = 0
+        self.bytes_written = 0
+        #: The newest ``occurred_at`` applied (epoch ms): event-time freshness is now minus it.
+        self.newest_occurred_at: int | None = None
 
     def add_sink(self, sink: ChangeSink) -> None:
         """Hand every flush's changed publics to ``sink`` from now on."""
@@ -172,19 +181,33 @@ class Pipeline:
         except UnicodeDecodeError:
             public_id = None
         if public_id is None:
-            reason = "message key is missing or not UTF-8 (it must be the public_id)"
-            self.rejected += 1
+            reason = KEY_REASON
+            self._count_dead(topic, reason)
             return [DeadLetter.of(value, key, reason, where)]
         good, rejections = decode_message(value, public_id, self.clock(), self.families.get(topic))
         dead = [DeadLetter.of(value, key, r.reason, where, r.index) for r in rejections]
-        self.rejected += len(dead)
+        for letter in dead:
+            self._count_dead(topic, letter.reason)
         if good:
             self._partition_of[public_id] = partition
             self.state(public_id)  # current before it changes
-            applied = self.engine.apply_all(public_id, good)
+            tally = self.applied_by.get(topic)
+            if tally is None:
+                tally = self.applied_by[topic] = {}
+            applied = self.engine.apply_all(public_id, good, tally)
             self.applied += applied
             self.duplicates += len(good) - applied
+            if applied < len(good):
+                self.duplicates_by[topic] = self.duplicates_by.get(topic, 0) + len(good) - applied
+            newest = max(ev["occurred_at"] for ev in good)
+            if self.newest_occurred_at is None or newest > self.newest_occurred_at:
+                self.newest_occurred_at = newest
         return dead
+
+    def _count_dead(self, topic: str, reason: str) -> None:
+        self.rejected += 1
+        code = (topic, reason_code(reason))
+        self.dead_by[code] = self.dead_by.get(code, 0) + 1
 
     def rewrite(self, public_id: str, partition: int) -> None:
         """Write the public's state (read from the store) again at the next flush, events or not: it
@@ -208,8 +231,11 @@ class Pipeline:
             root, writes = plan(st, self._layouts[public_id], self.limits)
             for suffix, value in writes:
                 self.store.put(record_key(public_id, suffix), partition, value)
+                if value is not None:
+                    self.bytes_written += len(value)
             self._written[public_id] = root
             records += len(writes)
+        self.records_written += records
         if changed:
             for sink in self.sinks:
                 sink.changed(changed)

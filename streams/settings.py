@@ -261,6 +261,15 @@ SETTINGS: dict[str, Setting] = {
             metavar="SECONDS",
         ),
         Setting(
+            "metrics_breach_series",
+            whole(0, 1_000_000),
+            10_000,
+            "per-public breach series a worker exports on /metrics at most (the rest are counted in "
+            "gospulse_public_kpi_breaches_omitted)",
+            "keep it within Prometheus's sample_limit",
+            metavar="N",
+        ),
+        Setting(
             "stop_timeout_s",
             whole(1, 3600),
             30,
@@ -344,6 +353,7 @@ class WorkerSettings:
     settle_s: float = _D["settle_s"]
     profiles: Path | None = _D["profiles"]
     kpi_sweep_s: float = _D["kpi_sweep_s"]
+    metrics_breach_series: int = _D["metrics_breach_series"]
     stop_timeout_s: int = _D["stop_timeout_s"]
     delivery_timeout_s: float = _D["delivery_timeout_s"]
 

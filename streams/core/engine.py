@@ -101,10 +101,11 @@ class Engine:
         """Apply a validated event; ``False`` if it was a duplicate."""
         return self.apply_all(ev["public_id"], (ev,)) == 1
 
-    def apply_all(self, public_id: str, events: Iterable[Event]) -> int:
-        """Apply one public's validated events in order; returns how many were not duplicates."""
+    def apply_all(self, public_id: str, events: Iterable[Event], tally: dict[str, int] | None = None) -> int:
+        """Apply one public's validated events in order; returns how many were not duplicates
+        (``tally``: see ``PublicState.apply_all``)."""
         self._changed.add(public_id)
-        return self.state(public_id).apply_all(events)
+        return self.state(public_id).apply_all(events, tally)
 
     def mark_changed(self, public_id: str) -> None:
         """Count a held public as changed without an event (its state must be written again)."""

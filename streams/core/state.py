@@ -163,10 +163,20 @@ class PublicState:
         counters[step[0]] += step[1]
         return True
 
-    def apply_all(self, events: Iterable[Event]) -> int:
-        """Apply validated events of this public in log order; returns how many were not duplicates."""
+    def apply_all(self, events: Iterable[Event], tally: dict[str, int] | None = None) -> int:
+        """Apply validated events of this public in log order; returns how many were not duplicates.
+
+        ``tally`` (kind -> count), when given, counts the applied events by kind (for metrics)."""
         apply = self.apply
-        return sum(1 for ev in events if apply(ev))
+        if tally is None:
+            return sum(1 for ev in events if apply(ev))
+        applied = 0
+        for ev in events:
+            if apply(ev):
+                applied += 1
+                kind = ev["kind"]
+                tally[kind] = tally.get(kind, 0) + 1
+        return applied
 
     def housekeep(self) -> None:
         """Now and then drop what §3 lets go."""

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from schemas import check_event, check_message, decode_message, explain_event, explain_public
-from schemas.validate import OVERSIZE_REASON, Rejection
+from schemas.validate import KEY_REASON, OVERSIZE_REASON, REASON_CODES, Rejection, reason_code
 from tests.logs import BASE, event
 
 GOOD = event("comment.created", BASE, post_id="p1", comment_id="c1", author="citizen")
@@ -192,3 +192,30 @@ def test_a_value_over_one_mebibyte_is_one_rejection_whatever_it_holds() -> None:
     raw = orjson.dumps([GOOD] * 1000) + b" " * (1 << 20)
     assert decode_message(raw) == ([], [Rejection(OVERSIZE_REASON)])
     assert decode_message(raw[: 1 << 20].rstrip())[0]  # at the bound it is read as usual
+
+
+@pytest.mark.parametrize(
+    ("raw", "family", "code"),
+    [
+        (b"x" * (1024 * 1024 + 1), None, "too_large"),
+        (b"{broken", None, "not_json"),
+        (b"42", None, "bad_batch"),
+        (b"[]", None, "bad_batch"),
+        (b"[42]", None, "not_an_object"),
+        (orjson.dumps(with_(v=2)), None, "wrong_version"),
+        (orjson.dumps(with_(v=...)), None, "wrong_version"),
+        (orjson.dumps(with_(kind="post.liked")), None, "unknown_kind"),
+        (orjson.dumps(GOOD), "posts", "wrong_topic"),
+        (orjson.dumps(with_(public_id="nope")), None, "bad_public_id"),
+        (orjson.dumps(with_(occurred_at=BASE // 1000)), None, "bad_occurred_at"),
+        (orjson.dumps(with_(occurred_at=BASE + 3_600_000)), None, "future_time"),
+        (orjson.dumps(with_(post_id=7)), None, "bad_field"),
+        (orjson.dumps(with_(comment_id="")), None, "bad_field"),
+    ],
+)
+def test_every_rejection_has_a_code_from_a_fixed_set(raw: bytes, family: str | None, code: str) -> None:
+    """Dead letters are counted by reason code: reasons may name any field a producer invents, the
+    codes are a fixed set (a metric label must not grow with its input)."""
+    _, rejections = decode_message(raw, GOOD["public_id"], BASE, family)
+    assert [reason_code(r.reason) for r in rejections] == [code]
+    assert code in REASON_CODES and reason_code(KEY_REASON) == "bad_key"

@@ -1,0 +1,423 @@
+"""The worker's Prometheus metrics, served on ``GET /metrics`` of its web port.
+
+The hot path never touches prometheus-client: the pipeline and the KPI evaluator keep plain
+counters and tallies, and a sampler on the event loop copies what only the loop may read (the
+consumer's offsets) every few seconds. A scrape renders all of it in a worker thread, so a scrape
+never holds the event loop: at 175 000 publics the per-segment gauges come from ``BreachTally``,
+kept current one judged public at a time, not from a walk over every public.
+
+Labels are bounded: topics, partitions, event kinds, dead-letter reason codes and segments (region
+× level × theme × profile × KPI). The only per-public series are those of publics in breach, capped
+per worker (``metrics_breach_series``), with a gauge of how many were left out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import platform
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    Metric,
+    SummaryMetricFamily,
+)
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+
+from streams.core.breach_tally import BreachTally
+from streams.core.kpi import KPIS
+
+#: How often the loop-side sampler copies consumer offsets and recovery state, in seconds.
+SAMPLE_EVERY_S = 5.0
+#: Per-public breach series a worker exports at most, by default.
+DEFAULT_BREACH_SERIES = 10_000
+#: Messages per batch: the buckets of ``gospulse_batch_messages``.
+BATCH_BUCKETS = (1, 5, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10_000)
+
+SEGMENT_LABELS = ("region", "level", "theme", "profile")
+
+
+def package_version(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "unknown"
+
+
+@dataclass(frozen=True)
+class Sample:
+    """What the loop-side sampler saw: offsets per ``(topic, partition)`` and the worker's state."""
+
+    taken_at: float = 0.0
+    end_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
+    lag: dict[tuple[str, int], int] = field(default_factory=dict)
+    assigned: int = 0
+    recovering: bool = False
+    state_records: int = 0
+    publics_held: int = 0
+
+
+@dataclass
+class Sources:
+    """Where the collector reads from: callables and objects owned by the loop (read, never written)."""
+
+    pipeline: Any
+    kpi: Any
+    registry_records: Callable[[], int]
+    state_values: Callable[[], list[bytes]]
+    redis_tables: Any = None
+    profiles_error: Callable[[], str | None] = lambda: None
+
+
+class WorkerMetrics:
+    """A worker's registry: counters the agent bumps per batch, and a collector for the rest."""
+
+    def __init__(self, sources: Sources, breach_series: int = DEFAULT_BREACH_SERIES) -> None:
+        self.sources = sources
+        self.breach_series = breach_series
+        self.sample = Sample()
+        disable_created_metrics()  # a ``_created`` series per counter doubles the series for nothing
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.messages = Counter(
+            "gospulse_messages",
+            "Kafka messages the ingest agent was handed (an event or a batch of one public's events).",
+            ["topic"],
+            registry=self.registry,
+        )
+        self.batch_messages = Histogram(
+            "gospulse_batch_messages",
+            "Messages per batch the ingest agent applied and wrote at once.",
+            buckets=BATCH_BUCKETS,
+            registry=self.registry,
+        )
+        self.rebalances = Counter(
+            "gospulse_rebalances",
+            "Partition assignments this worker received (each one after a rebalance).",
+            registry=self.registry,
+        )
+        self.scrape_seconds = Histogram(
+            "gospulse_metrics_render_seconds",
+            "Time to render a scrape of these metrics (in a worker thread, off the event loop).",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            registry=self.registry,
+        )
+        self.registry.register(_Collector(self))
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="metrics")
+
+    def observe_batch(self, topics: dict[str, int], messages: int) -> None:
+        for topic, n in topics.items():
+            self.messages.labels(topic).inc(n)
+        self.batch_messages.observe(messages)
+
+    def render(self, gzipped: bool = False) -> bytes:
+        """The exposition text (call it in a thread: it walks the breach series)."""
+        started = time.perf_counter()
+        body = generate_latest(self.registry)
+        self.scrape_seconds.observe(time.perf_counter() - started)
+        return gzip.compress(body, compresslevel=1) if gzipped else body
+
+    async def render_off_loop(self, gzipped: bool = False) -> bytes:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self.render, gzipped)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False)
+
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+class _Collector:
+    """Yields the metric families built from the sources at scrape time."""
+
+    def __init__(self, metrics: WorkerMetrics) -> None:
+        self.metrics = metrics
+
+    def describe(self) -> list[Metric]:
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        src = self.metrics.sources
+        yield from _build_info()
+        yield from _pipeline(src.pipeline)
+        yield from _sampled(self.metrics.sample, src)
+        yield from _redis(src)
+        yield from _kpi(src.kpi, src.profiles_error())
+        yield from _breach_series(src.kpi.tally, self.metrics.breach_series)
+
+
+def _build_info() -> Iterator[Metric]:
+    info = GaugeMetricFamily(
+        "gospulse_build_info",
+        "Versions this worker runs (always 1).",
+        labels=["version", "faust", "python"],
+    )
+    info.add_metric(
+        [package_version("gospulse"), package_version("faust-streaming"), platform.python_version()], 1
+    )
+    yield info
+
+
+def _pipeline(pipeline: Any) -> Iterator[Metric]:
+    applied = CounterMetricFamily(
+        "gospulse_events_applied",
+        "Events applied to the publics' state (duplicates excluded), by topic and kind.",
+        labels=["topic", "kind"],
+    )
+    for topic, kinds in list(pipeline.applied_by.items()):
+        for kind, n in list(kinds.items()):
+            applied.add_metric([topic, kind], n)
+    yield applied
+    duplicates = CounterMetricFamily(
+        "gospulse_events_duplicate",
+        "Valid events skipped because their event_id was already applied (a producer's retry).",
+        labels=["topic"],
+    )
+    for topic, n in list(pipeline.duplicates_by.items()):
+        duplicates.add_metric([topic], n)
+    yield duplicates
+    dead = CounterMetricFamily(
+        "gospulse_dead_letters",
+        "Messages or batch events sent to the dead-letter topic, by source topic and reason code.",
+        labels=["topic", "reason"],
+    )
+    for (topic, reason), n in list(pipeline.dead_by.items()):
+        dead.add_metric([topic, reason], n)
+    yield dead
+    yield CounterMetricFamily(
+        "gospulse_changelog_records_written",
+        "State records written to the changelog (one per changed page of a public's state).",
+        value=pipeline.records_written,
+    )
+    yield CounterMetricFamily(
+        "gospulse_changelog_written_bytes",
+        "Bytes of state record values written to the changelog.",
+        value=pipeline.bytes_written,
+    )
+    newest = pipeline.newest_occurred_at
+    if newest is not None:
+        yield GaugeMetricFamily(
+            "gospulse_event_freshness_seconds",
+            "Now minus the newest occurred_at applied: how far event time trails the clock.",
+            value=max(0.0, time.time() - newest / 1000),
+        )
+
+
+def _sampled(sample: Sample, src: Sources) -> Iterator[Metric]:
+    lag = GaugeMetricFamily(
+        "gospulse_consumer_lag_messages",
+        "Messages in an assigned event partition past the committed offset.",
+        labels=["topic", "partition"],
+    )
+    for (topic, partition), n in sorted(sample.lag.items()):
+        lag.add_metric([topic, str(partition)], n)
+    yield lag
+    end = GaugeMetricFamily(
+        "gospulse_partition_end_offset",
+        "The end offset (high watermark) of an assigned event partition: it grows as events arrive.",
+        labels=["topic", "partition"],
+    )
+    for (topic, partition), n in sorted(sample.end_offsets.items()):
+        end.add_metric([topic, str(partition)], n)
+    yield end
+    yield GaugeMetricFamily(
+        "gospulse_assigned_partitions", "Event partitions assigned to this worker.", value=sample.assigned
+    )
+    yield GaugeMetricFamily(
+        "gospulse_recovery_in_progress",
+        "1 while the worker rebuilds its tables from their changelogs (no KPI is judged meanwhile).",
+        value=int(sample.recovering),
+    )
+    yield GaugeMetricFamily(
+        "gospulse_publics_held",
+        "Publics whose state this worker holds in memory (applied since it got their partition).",
+        value=sample.publics_held,
+    )
+    yield GaugeMetricFamily(
+        "gospulse_state_records", "Records in this worker's state table.", value=sample.state_records
+    )
+    yield GaugeMetricFamily(
+        "gospulse_state_bytes",
+        "Bytes of the state records' values held in this worker's state table.",
+        value=sum(map(len, src.state_values())),
+    )
+    yield GaugeMetricFamily(
+        "gospulse_registry_records",
+        "Publics in the registry this worker follows.",
+        value=src.registry_records(),
+    )
+    yield GaugeMetricFamily(
+        "gospulse_sample_timestamp_seconds",
+        "When the offsets above were sampled on the event loop (it stops moving if the loop stalls).",
+        value=sample.taken_at,
+    )
+
+
+def _redis(src: Sources) -> Iterator[Metric]:
+    tables = src.redis_tables
+    written = CounterMetricFamily(
+        "gospulse_redis_tables_written",
+        "Publics' tables written to Redis: pushed after a change, or rewritten by the refresh round.",
+        labels=["mode"],
+    )
+    failures = CounterMetricFamily(
+        "gospulse_redis_write_failures",
+        "Writes to Redis that failed (they are retried; the stream never waits for Redis).",
+        labels=["what"],
+    )
+    if tables is not None:
+        written.add_metric(["push"], tables.pushed)
+        written.add_metric(["refresh"], tables.refreshed)
+        failures.add_metric(["tables"], tables.failures)
+    failures.add_metric(["breaches"], src.kpi.stats.redis_failures)
+    yield written
+    yield failures
+
+
+def _kpi(kpi: Any, profiles_error: str | None) -> Iterator[Metric]:
+    stats = kpi.stats
+    yield SummaryMetricFamily(
+        "gospulse_kpi_sweep_duration_seconds",
+        "Time a sweep takes to judge every public this worker owns.",
+        count_value=stats.sweeps,
+        sum_value=stats.sweeps_s,
+    )
+    yield CounterMetricFamily(
+        "gospulse_kpi_evaluations", "Judgements of a public against its KPI profile.", value=stats.evaluated
+    )
+    yield CounterMetricFamily(
+        "gospulse_kpi_transitions",
+        "Breaches opened or closed (each told once on the kpi-breaches topic).",
+        value=stats.transitions,
+    )
+    yield GaugeMetricFamily(
+        "gospulse_kpi_longest_slice_seconds",
+        "The longest the KPI evaluator held the event loop in one slice since the worker started.",
+        value=stats.longest_slice_s,
+    )
+    yield GaugeMetricFamily(
+        "gospulse_profiles_error",
+        "1 when the profiles file changed but was refused (the previous profiles stay in force).",
+        value=int(profiles_error is not None),
+    )
+    tally: BreachTally = kpi.tally
+    publics_by = dict(tally.publics)
+    in_breach = dict(tally.in_breach)
+    publics = GaugeMetricFamily(
+        "gospulse_publics",
+        "Publics this worker judges, by segment (region, level, theme) and KPI profile.",
+        labels=list(SEGMENT_LABELS),
+    )
+    breaching = GaugeMetricFamily(
+        "gospulse_publics_in_breach",
+        "Publics in breach of a KPI at their last judgement, by KPI, segment and profile.",
+        labels=["kpi", *SEGMENT_LABELS],
+    )
+    for segment in sorted(publics_by):
+        publics.add_metric(list(segment), publics_by[segment])
+        for name in KPIS:
+            breaching.add_metric([name, *segment], in_breach.get((name, segment), 0))
+    yield publics
+    yield breaching
+
+
+def _breach_series(tally: BreachTally, cap: int) -> Iterator[Metric]:
+    labels = ["public_id", "kpi", *SEGMENT_LABELS]
+    value = GaugeMetricFamily(
+        "gospulse_public_kpi_breach_value",
+        "A public's KPI value while it is in breach (seconds for silence and response_time, percent "
+        "for engagement and subscribers, counts otherwise; NaN: never posted).",
+        labels=labels,
+    )
+    threshold = GaugeMetricFamily(
+        "gospulse_public_kpi_breach_threshold",
+        "The threshold of a KPI a public is in breach of, in the unit of its value.",
+        labels=labels,
+    )
+    since = GaugeMetricFamily(
+        "gospulse_public_kpi_breach_since_timestamp_seconds",
+        "When a public's breach of a KPI opened (Unix time).",
+        labels=labels,
+    )
+    exported = omitted = 0
+    for public_id, breaches in list(tally.breaching.items()):
+        if exported + len(breaches) > cap:
+            omitted += len(breaches)
+            continue
+        for b in breaches:
+            names = [public_id, b["kpi"], b["region"] or "unknown", b["level"] or "unknown"]
+            names += [b["theme"] or "unknown", b["profile"]]
+            v = b["value"]
+            value.add_metric(names, float("nan") if v is None else v)
+            threshold.add_metric(names, b["threshold"])
+            since.add_metric(names, b["since"] / 1000)
+            exported += 1
+    yield value
+    yield threshold
+    yield since
+    yield GaugeMetricFamily(
+        "gospulse_public_kpi_breaches_omitted",
+        "Breaches left out of the per-public series because of the per-worker cap.",
+        value=omitted,
+    )
+
+
+def sample(app: Any, events: tuple[str, ...], table: Any, pipeline: Any) -> Sample:
+    """What only the event loop may read, copied for the scrape thread."""
+    consumer = app.consumer
+    end_offsets: dict[tuple[str, int], int] = {}
+    lag: dict[tuple[str, int], int] = {}
+    assigned = 0
+    try:
+        assignment = [tp for tp in consumer.assignment() if tp.topic in events]
+    except Exception:  # not started yet, or between assignments
+        assignment = []
+    for tp in assignment:
+        assigned += 1
+        try:
+            end = consumer.highwater(tp)
+        except Exception:
+            end = None
+        if end is None:
+            continue  # no fetch answered yet for this partition
+        end_offsets[(tp.topic, tp.partition)] = end
+        committed = consumer._committed_offset.get(tp)
+        lag[(tp.topic, tp.partition)] = max(0, end - (committed or 0))
+    recovery = app.tables.recovery
+    return Sample(
+        taken_at=time.time(),
+        end_offsets=end_offsets,
+        lag=lag,
+        assigned=assigned,
+        recovering=bool(recovery.in_recovery) or not recovery.completed.is_set(),
+        state_records=len(table),
+        publics_held=len(pipeline.held()),
+    )
+
+
+def register(app: Any, metrics: WorkerMetrics, events: tuple[str, ...], table: Any, pipeline: Any) -> None:
+    """The sampler timer, the rebalance counter and ``GET /metrics``."""
+
+    @app.timer(SAMPLE_EVERY_S)
+    async def sample_metrics() -> None:
+        metrics.sample = sample(app, events, table, pipeline)
+
+    @app.on_partitions_assigned.connect
+    async def count_assignment(app_: Any, assigned: set, **kwargs: object) -> None:
+        metrics.rebalances.inc()
+
+    @app.page("/metrics")
+    async def get_metrics(web: Any, request: Any) -> Any:
+        gzipped = "gzip" in request.headers.get("Accept-Encoding", "")
+        body = await metrics.render_off_loop(gzipped)
+        headers = {"Content-Type": CONTENT_TYPE}
+        if gzipped:
+            headers["Content-Encoding"] = "gzip"
+        return web.bytes(body, headers=headers)

@@ -1,0 +1,84 @@
+"""The per-segment breach tally: counts kept one judgement at a time equal counts made from scratch."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from streams.core.breach_tally import BreachTally, Segment
+
+NIZ: Segment = ("RU-NIZ", "municipal", "culture", "default")
+MOW: Segment = ("RU-MOW", "regional", "health", "flagship")
+
+
+def breach(public_id: str, kpi: str, since: int = 0) -> dict:
+    return {"public_id": public_id, "kpi": kpi, "since": since}
+
+
+def test_a_public_moves_between_counts_as_it_is_judged_again() -> None:
+    tally = BreachTally()
+    tally.judged("vk:-1", NIZ, [breach("vk:-1", "posting"), breach("vk:-1", "silence")])
+    tally.judged("vk:-2", NIZ, [])
+    assert tally.publics == {NIZ: 2}
+    assert tally.in_breach == {("posting", NIZ): 1, ("silence", NIZ): 1}
+    # posts came, and the registry moved it to another segment
+    tally.judged("vk:-1", MOW, [breach("vk:-1", "silence")])
+    assert tally.publics == {NIZ: 1, MOW: 1}
+    assert tally.in_breach == {("silence", MOW): 1}
+    assert list(tally.breaching) == ["vk:-1"]
+    tally.judged("vk:-1", MOW, [])
+    assert tally.in_breach == {} and tally.breaching == {}
+
+
+def test_a_public_that_stays_in_breach_keeps_its_place() -> None:
+    tally = BreachTally()
+    for public_id in ("vk:-1", "vk:-2", "vk:-3"):
+        tally.judged(public_id, NIZ, [breach(public_id, "posting")])
+    tally.judged("vk:-1", NIZ, [breach("vk:-1", "posting"), breach("vk:-1", "overdue")])
+    tally.judged("vk:-2", NIZ, [])
+    tally.judged("vk:-2", NIZ, [breach("vk:-2", "posting")])
+    assert list(tally.breaching) == ["vk:-1", "vk:-3", "vk:-2"]  # oldest breach first; -2 began anew
+
+
+def test_dropped_and_unowned_publics_leave_the_counts() -> None:
+    tally = BreachTally()
+    tally.judged("vk:-1", NIZ, [breach("vk:-1", "posting")])
+    tally.judged("vk:-2", MOW, [breach("vk:-2", "posting")])
+    tally.judged("vk:-3", MOW, [])
+    tally.drop(["vk:-1", "vk:-404"])
+    assert tally.publics == {MOW: 2} and tally.in_breach == {("posting", MOW): 1}
+    tally.keep_only({"vk:-3"})
+    assert tally.publics == {MOW: 1} and tally.in_breach == {} and len(tally) == 1
+
+
+KPIS = ("posting", "silence", "overdue")
+judgements = st.lists(
+    st.tuples(
+        st.sampled_from(["vk:-1", "vk:-2", "vk:-3", "vk:-4"]),
+        st.sampled_from([NIZ, MOW]),
+        st.sets(st.sampled_from(KPIS)),
+        st.booleans(),  # True: this step drops the public instead
+    ),
+    max_size=40,
+)
+
+
+@given(judgements)
+def test_counts_equal_a_count_from_scratch(steps: list) -> None:
+    tally = BreachTally()
+    last: dict[str, tuple[Segment, set[str]]] = {}
+    for public_id, segment, kpis, dropped in steps:
+        if dropped:
+            tally.drop([public_id])
+            last.pop(public_id, None)
+        else:
+            tally.judged(public_id, segment, [breach(public_id, k) for k in sorted(kpis)])
+            last[public_id] = (segment, kpis)
+    publics: dict[Segment, int] = {}
+    in_breach: dict[tuple[str, Segment], int] = {}
+    for segment, kpis in last.values():
+        publics[segment] = publics.get(segment, 0) + 1
+        for kpi in kpis:
+            in_breach[(kpi, segment)] = in_breach.get((kpi, segment), 0) + 1
+    assert tally.publics == publics and tally.in_breach == in_breach
+    assert set(tally.breaching) == {p for p, (_, kpis) in last.items() if kpis}
