@@ -15,7 +15,6 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from agents.delivery import DeliveryGuard
 from agents.worker import Worker, build_worker
-from streams.pipeline import DeadLetter
 from streams.settings import WorkerSettings
 from tests.logs import published
 from tests.tools import tool
