@@ -5,7 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench bench-live clean
+.PHONY: run test lint tools bench bench-live clean
+
+#: Debian packages the alerting tests and `gospulse up` run for real (promtool, amtool, Prometheus, Alertmanager).
+TOOLS := prometheus prometheus-alertmanager
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,13 +20,28 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/gospulse up $(ARGS)
 
-## test: lint, then every test (unit, property-based, agent, integration on a real broker and Redis)
-test: $(STAMP) lint
+## test: lint, then every test (unit, property-based, agent, integration on a real broker and Redis,
+## alerting through real Prometheus and Alertmanager)
+test: $(STAMP) lint tools
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+## tools: install Debian's Prometheus and Alertmanager when missing (as root or with sudo; else say how)
+tools:
+	@if command -v promtool >/dev/null && command -v amtool >/dev/null && command -v prometheus-alertmanager >/dev/null; then \
+		:; \
+	elif [ "$$(id -u)" = 0 ] || sudo -n true 2>/dev/null; then \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		echo "installing $(TOOLS) (Debian packages) for the alerting tests"; \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(TOOLS) >/dev/null \
+		|| { $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(TOOLS) >/dev/null; }; \
+	else \
+		echo "note: promtool/amtool/prometheus-alertmanager missing and no root: sudo apt-get install $(TOOLS)"; \
+		echo "      (the alerting tests skip without them, and fail under CI=true)"; \
+	fi
 
 ## bench: the replay benchmark (see bench/README.md)
 bench: $(STAMP)
