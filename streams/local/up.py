@@ -1,8 +1,9 @@
 """``gospulse up``: the whole thing on one machine with nothing installed but the project.
 
 It starts the embedded broker (tansu, memory storage) and an embedded Redis unless given external
-ones, then a worker and the simulator as child processes, prints where to look, reports progress,
-and on Ctrl-C stops everything in reverse order.
+ones, then a worker and the simulator as child processes, and Prometheus and Alertmanager with the
+project's rules and routes when their binaries are installed; it prints where to look, reports
+progress, and on Ctrl-C stops everything in reverse order.
 """
 
 from __future__ import annotations
@@ -18,7 +19,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+import yaml
+
 from streams.cli.common import port_taken
+from streams.local.alerting import (
+    INSTALL_HINT,
+    RULES,
+    EmbeddedAlertmanager,
+    EmbeddedPrometheus,
+    alertmanager_binary,
+    alertmanager_config,
+    prometheus_binary,
+    prometheus_config,
+    quick_rules,
+    write_yaml,
+)
 from streams.local.embedded import Child
 from streams.local.redis_server import EmbeddedRedis
 from streams.local.tansu import EmbeddedBroker
@@ -47,6 +62,10 @@ class UpOptions:
     redis_url: str | None = None
     workdir: Path | None = None
     duration_s: float | None = None
+    #: Start Prometheus and Alertmanager when their binaries are here.
+    alerting: bool = True
+    #: ``for:`` of the curators' alerts here (an hour in production: a demo cannot wait that long).
+    alert_for: str = "1m"
 
 
 def get_json(url: str, timeout_s: float = 2.0) -> tuple[int, object]:
@@ -66,6 +85,8 @@ class Stack:
         self.broker: EmbeddedBroker | None = None
         self.redis: EmbeddedRedis | None = None
         self.children: list[Child] = []
+        self.prometheus: EmbeddedPrometheus | None = None
+        self.alertmanager: EmbeddedAlertmanager | None = None
         self.bootstrap = options.broker or ""
         #: What the worker is given: tansu:// for the embedded broker (``agents.highwater``).
         self.worker_broker = self.bootstrap
@@ -143,8 +164,52 @@ class Stack:
         self.say(f"breaches http://127.0.0.1:{o.web_port}/breaches  (?kpi=silence&level=municipal…)")
         self.say(f"health  http://127.0.0.1:{o.web_port}/health")
         self.say(f"tables  redis-cli -u {self.redis_url} HGETALL {tables_key(APP_ID)}")
+        self.say(f"metrics http://127.0.0.1:{o.web_port}/metrics")
+        self.start_alerting()
         self.say(f"logs    {self.workdir}")
         self.say("Ctrl-C stops everything")
+
+    def start_alerting(self) -> None:
+        """Prometheus with the project's rules and Alertmanager with its routes, when installed."""
+        if not self.options.alerting:
+            return
+        if prometheus_binary() is None or alertmanager_binary() is None:
+            self.say(f"alerting  not started: no Prometheus/Alertmanager here; {INSTALL_HINT}")
+            return
+        o = self.options
+        am_port = 9093 if not port_taken("127.0.0.1", 9093) else None
+        self.alertmanager = EmbeddedAlertmanager(
+            write_yaml(alertmanager_config(None, "10s", "1m"), self.workdir / "alertmanager" / "config.yml"),
+            self.workdir / "alertmanager" / "data",
+            port=am_port,
+            log_path=self.workdir / "alertmanager.log",
+        ).start(timeout_s=30)
+        rules = quick_rules(yaml.safe_load(RULES.read_text()), "curator", o.alert_for, "5m")
+        rules_file = write_yaml(rules, self.workdir / "prometheus" / "rules.yml")
+        target, manager = f"127.0.0.1:{o.web_port}", f"127.0.0.1:{self.alertmanager.port}"
+        config = prometheus_config([target], manager, rules_file, interval_s=5)
+        self.prometheus = EmbeddedPrometheus(
+            write_yaml(config, self.workdir / "prometheus" / "prometheus.yml"),
+            self.workdir / "prometheus" / "data",
+            port=9090 if not port_taken("127.0.0.1", 9090) else None,
+            log_path=self.workdir / "prometheus.log",
+        ).start(timeout_s=30)
+        self.say(
+            f"alerts  {self.prometheus.url}/alerts  (the project's rules; curators' alerts after "
+            f"{o.alert_for} in breach here, an hour in production)"
+        )
+        self.say(
+            f"routed  {self.alertmanager.url}/#/alerts  (Alertmanager: the project's routes and grouping)"
+        )
+
+    def alerts_firing(self) -> str:
+        if self.alertmanager is None:
+            return ""
+        try:
+            alerts = get_json(f"{self.alertmanager.url}/api/v2/alerts?active=true&silenced=false")[1]
+        except (OSError, ValueError):
+            return "; alertmanager not answering"
+        return f"; alerts firing: {len(alerts) if isinstance(alerts, list) else '?'}"
 
     def wait_ready(self, worker: Child, timeout_s: float = 90.0) -> None:
         deadline = time.monotonic() + timeout_s
@@ -180,7 +245,7 @@ class Stack:
             tables = redis.Redis.from_url(self.redis_url, socket_timeout=2).hlen(tables_key(APP_ID))
         except redis.RedisError:
             tables = "?"
-        return f"{state}; tables in Redis: {tables}; {self.simulator_progress()}"
+        return f"{state}; tables in Redis: {tables}{self.alerts_firing()}; {self.simulator_progress()}"
 
     def simulator_progress(self) -> str:
         """The simulator's last progress line: events sent, its simulated time and phase."""
@@ -212,6 +277,9 @@ class Stack:
             time.sleep(0.2)
 
     def stop(self) -> None:
+        for server in (self.prometheus, self.alertmanager):
+            if server is not None:
+                server.stop()
         for child in reversed(self.children):
             child.stop()
         if self.redis is not None:

@@ -17,6 +17,7 @@ import redis
 from streams.local.tansu import free_port
 from tests.integration.test_worker import get_json
 from tests.integration.worker import eventually
+from tests.tools import tool
 
 
 def test_up_runs_everything_and_ctrl_c_stops_it_all(tmp_path: Path) -> None:
@@ -36,6 +37,8 @@ def test_up_runs_everything_and_ctrl_c_stops_it_all(tmp_path: Path) -> None:
             assert any(v for k, v in table.items() if k.endswith(("_24h", "_7d")) and isinstance(v, int))
 
         eventually(filled, timeout_s=90)
+        # no Prometheus on this PATH: up says so, and how to get it
+        assert "alerting  not started: no Prometheus/Alertmanager here; install Debian's prometheus" in out
     finally:
         os.killpg(up.pid, signal.SIGINT)  # Ctrl-C
         rest = up.communicate(timeout=60)[1]
@@ -52,8 +55,49 @@ def test_up_runs_everything_and_ctrl_c_stops_it_all(tmp_path: Path) -> None:
     assert simulators.returncode == 1, "the simulator is still running"
 
 
+def test_up_raises_real_alerts_for_the_simulators_kpi_breaking_publics(tmp_path: Path) -> None:
+    tool("prometheus")
+    tool("amtool")  # the Alertmanager package
+    port = free_port()
+    up, out = _start_up(tmp_path, port, publics=40, days=1, extra=["--alert-for", "5s"])
+    try:
+        prometheus = re.search(r"alerts +(http://\S+)/alerts", out)
+        alertmanager = re.search(r"routed +(http://\S+)/#/alerts", out)
+        assert prometheus and alertmanager, out
+        query = f"{prometheus[1]}/api/v1/query?query=up%7Bjob%3D%22gospulse%22%7D"
+
+        def scraped() -> None:
+            result = get_json(query)[1]["data"]["result"]
+            assert [r["value"][1] for r in result] == ["1"], result
+
+        eventually(scraped, timeout_s=60)
+
+        def curators_alerted() -> list:
+            alerts = get_json(f"{alertmanager[1]}/api/v2/alerts?active=true")[1]
+            mine = [a for a in alerts if a["labels"].get("audience") == "curator"]
+            assert mine, alerts
+            return mine
+
+        alerts = eventually(curators_alerted, timeout_s=180, every_s=2)
+        print("alerts raised:", sorted({a["labels"]["alertname"] for a in alerts}))
+        names = {a["labels"]["alertname"] for a in alerts}
+        assert all(n.startswith(("GospulsePublic", "GospulseSegment")) for n in names), names
+        assert all(a["annotations"]["summary"] and a["annotations"]["description"] for a in alerts)
+    finally:
+        os.killpg(up.pid, signal.SIGINT)
+        rest = up.communicate(timeout=60)[1]
+    assert up.returncode == 0, rest
+    for url in (prometheus[1], alertmanager[1]):
+        assert not _listening(int(url.rsplit(":", 1)[1])), f"{url} still answers after Ctrl-C"
+
+
 def _start_up(
-    tmp_path: Path, port: int, publics: int = 20, days: float = 0.2, env: dict[str, str] | None = None
+    tmp_path: Path,
+    port: int,
+    publics: int = 20,
+    days: float = 0.2,
+    env: dict[str, str] | None = None,
+    extra: list[str] | None = None,
 ) -> tuple[subprocess.Popen[str], str]:
     """``gospulse up`` with a small population, once it has printed where to look."""
     args = [
@@ -65,6 +109,7 @@ def _start_up(
         str(port),
         "--workdir",
         str(tmp_path),
+        *(extra or []),
     ]
     up = subprocess.Popen(
         [sys.executable, "-m", "streams.cli", "up", *args],
