@@ -32,7 +32,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
-from streams.core.breach_tally import BreachTally
+from streams.core.breach_tally import UNKNOWN, BreachTally
 from streams.core.kpi import KPIS
 
 #: How often the loop-side sampler copies consumer offsets and recovery state, in seconds.
@@ -121,6 +121,7 @@ class WorkerMetrics:
         """The exposition text (call it in a thread: it walks the breach series)."""
         started = time.perf_counter()
         body = generate_latest(self.registry)
+        body += tally_text(self.sources.kpi.tally, self.breach_series).encode()
         self.scrape_seconds.observe(time.perf_counter() - started)
         return gzip.compress(body, compresslevel=1) if gzipped else body
 
@@ -150,7 +151,6 @@ class _Collector:
         yield from _sampled(self.metrics.sample, src)
         yield from _redis(src)
         yield from _kpi(src.kpi, src.profiles_error())
-        yield from _breach_series(src.kpi.tally, self.metrics.breach_series)
 
 
 def _build_info() -> Iterator[Metric]:
@@ -307,66 +307,84 @@ def _kpi(kpi: Any, profiles_error: str | None) -> Iterator[Metric]:
         "1 when the profiles file changed but was refused (the previous profiles stay in force).",
         value=int(profiles_error is not None),
     )
-    tally: BreachTally = kpi.tally
+
+
+#: Help texts of the families ``tally_text`` renders.
+_TALLY_HELP = {
+    "gospulse_publics": "Publics this worker judges, by segment (region, level, theme) and KPI profile.",
+    "gospulse_publics_in_breach": "Publics in breach of a KPI at their last judgement, by KPI, segment "
+    "and profile.",
+    "gospulse_public_kpi_breach_value": "A public's KPI value while it is in breach (seconds for silence "
+    "and response_time, percent for engagement and subscribers, counts otherwise; NaN: never posted).",
+    "gospulse_public_kpi_breach_threshold": "The threshold of a KPI a public is in breach of, in the unit "
+    "of its value.",
+    "gospulse_public_kpi_breach_since_timestamp_seconds": "When a public's breach of a KPI opened "
+    "(Unix time).",
+    "gospulse_public_kpi_breaches_omitted": "Breaches left out of the per-public series because of the "
+    "per-worker cap.",
+}
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _number(value: float | int | None) -> str:
+    if value is None or value != value:
+        return "NaN"
+    if isinstance(value, int):
+        return str(value)
+    return repr(value) if value not in (float("inf"), float("-inf")) else ("+Inf" if value > 0 else "-Inf")
+
+
+def _head(name: str) -> str:
+    return f"# HELP {name} {_TALLY_HELP[name]}\n# TYPE {name} gauge\n"
+
+
+def tally_text(tally: BreachTally, cap: int) -> str:
+    """The per-segment gauges and the per-public breach series, as exposition text.
+
+    Rendered to strings directly rather than through prometheus-client's metric objects: at 175 000
+    publics these families are tens of thousands of samples, and a sample object per line, all alive
+    until the scrape ends, would be promoted to the oldest GC generation and bring on full collections
+    over the worker's whole heap (hundreds of milliseconds to seconds, every thread stopped). Strings
+    are not tracked by the collector.
+    """
     publics_by = dict(tally.publics)
     in_breach = dict(tally.in_breach)
-    publics = GaugeMetricFamily(
-        "gospulse_publics",
-        "Publics this worker judges, by segment (region, level, theme) and KPI profile.",
-        labels=list(SEGMENT_LABELS),
-    )
-    breaching = GaugeMetricFamily(
-        "gospulse_publics_in_breach",
-        "Publics in breach of a KPI at their last judgement, by KPI, segment and profile.",
-        labels=["kpi", *SEGMENT_LABELS],
-    )
+    publics, breaching = [_head("gospulse_publics")], [_head("gospulse_publics_in_breach")]
     for segment in sorted(publics_by):
-        publics.add_metric(list(segment), publics_by[segment])
+        region, level, theme, profile = (_escape(v) for v in segment)
+        where = f'region="{region}",level="{level}",theme="{theme}",profile="{profile}"'
+        publics.append(f"gospulse_publics{{{where}}} {publics_by[segment]}\n")
         for name in KPIS:
-            breaching.add_metric([name, *segment], in_breach.get((name, segment), 0))
-    yield publics
-    yield breaching
-
-
-def _breach_series(tally: BreachTally, cap: int) -> Iterator[Metric]:
-    labels = ["public_id", "kpi", *SEGMENT_LABELS]
-    value = GaugeMetricFamily(
-        "gospulse_public_kpi_breach_value",
-        "A public's KPI value while it is in breach (seconds for silence and response_time, percent "
-        "for engagement and subscribers, counts otherwise; NaN: never posted).",
-        labels=labels,
-    )
-    threshold = GaugeMetricFamily(
-        "gospulse_public_kpi_breach_threshold",
-        "The threshold of a KPI a public is in breach of, in the unit of its value.",
-        labels=labels,
-    )
-    since = GaugeMetricFamily(
-        "gospulse_public_kpi_breach_since_timestamp_seconds",
-        "When a public's breach of a KPI opened (Unix time).",
-        labels=labels,
-    )
+            n = in_breach.get((name, segment), 0)
+            breaching.append(f'gospulse_publics_in_breach{{kpi="{name}",{where}}} {n}\n')
+    value = [_head("gospulse_public_kpi_breach_value")]
+    threshold = [_head("gospulse_public_kpi_breach_threshold")]
+    since = [_head("gospulse_public_kpi_breach_since_timestamp_seconds")]
     exported = omitted = 0
-    for public_id, breaches in list(tally.breaching.items()):
+    for public_id in list(tally.breaching):
+        breaches = tally.breaching.get(public_id)
+        if breaches is None:  # closed since the keys were copied
+            continue
         if exported + len(breaches) > cap:
             omitted += len(breaches)
             continue
         for b in breaches:
-            names = [public_id, b["kpi"], b["region"] or "unknown", b["level"] or "unknown"]
-            names += [b["theme"] or "unknown", b["profile"]]
-            v = b["value"]
-            value.add_metric(names, float("nan") if v is None else v)
-            threshold.add_metric(names, b["threshold"])
-            since.add_metric(names, b["since"] / 1000)
+            region, level, theme = (_escape(b[k] or UNKNOWN) for k in ("region", "level", "theme"))
+            labels = (
+                f'public_id="{_escape(public_id)}",kpi="{b["kpi"]}",region="{region}",level="{level}",'
+                f'theme="{theme}",profile="{_escape(b["profile"])}"'
+            )
+            value.append(f"gospulse_public_kpi_breach_value{{{labels}}} {_number(b['value'])}\n")
+            threshold.append(f"gospulse_public_kpi_breach_threshold{{{labels}}} {_number(b['threshold'])}\n")
+            since.append(
+                f"gospulse_public_kpi_breach_since_timestamp_seconds{{{labels}}} {b['since'] / 1000!r}\n"
+            )
             exported += 1
-    yield value
-    yield threshold
-    yield since
-    yield GaugeMetricFamily(
-        "gospulse_public_kpi_breaches_omitted",
-        "Breaches left out of the per-public series because of the per-worker cap.",
-        value=omitted,
-    )
+    tail = f"{_head('gospulse_public_kpi_breaches_omitted')}gospulse_public_kpi_breaches_omitted {omitted}\n"
+    return "".join(publics) + "".join(breaching) + "".join(value) + "".join(threshold) + "".join(since) + tail
 
 
 def sample(app: Any, events: tuple[str, ...], table: Any, pipeline: Any) -> Sample:
