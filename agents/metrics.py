@@ -4,7 +4,8 @@ The hot path never touches prometheus-client: the pipeline and the KPI evaluator
 counters and tallies, and a sampler on the event loop copies what only the loop may read (the
 consumer's offsets) every few seconds. A scrape renders all of it in a worker thread, so a scrape
 never holds the event loop: at 175 000 publics the per-segment gauges come from ``BreachTally``,
-kept current one judged public at a time, not from a walk over every public.
+kept current one judged public at a time, not from a walk over every public, and they and the breach
+series are written as text (``tally_text``) rather than as prometheus-client sample objects.
 
 Labels are bounded: topics, partitions, event kinds, dead-letter reason codes and segments (region
 × level × theme × profile × KPI). The only per-public series are those of publics in breach, capped
@@ -41,8 +42,6 @@ SAMPLE_EVERY_S = 5.0
 DEFAULT_BREACH_SERIES = 10_000
 #: Messages per batch: the buckets of ``gospulse_batch_messages``.
 BATCH_BUCKETS = (1, 5, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10_000)
-
-SEGMENT_LABELS = ("region", "level", "theme", "profile")
 
 
 def package_version(name: str) -> str:

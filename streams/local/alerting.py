@@ -13,8 +13,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from streams.local.embedded import EmbeddedServer
 
 #: The project's deploy directory (``gospulse up`` runs from a checkout).
@@ -50,6 +48,17 @@ def alertmanager_binary() -> Path | None:
     return binary("prometheus-alertmanager", "alertmanager")
 
 
+def _yaml() -> Any:
+    """PyYAML (the ``local`` extra), imported late: a command that needs none starts without it."""
+    import yaml
+
+    return yaml
+
+
+def project_rules() -> dict[str, Any]:
+    return dict(_yaml().safe_load(RULES.read_text()))
+
+
 def quick_rules(rules: dict[str, Any], audience: str, for_: str, keep_firing_for: str) -> dict[str, Any]:
     """``rules`` with the ``for:`` and ``keep_firing_for:`` of the alerts for ``audience`` replaced:
     a demo or a test cannot wait an hour for a breach to count."""
@@ -68,7 +77,7 @@ def prometheus_config(
 ) -> dict[str, Any]:
     """The project's ``prometheus.yml`` pointed at local ``targets`` and Alertmanager, scraping and
     evaluating every ``interval_s``."""
-    config = yaml.safe_load(PROMETHEUS_CONFIG.read_text())
+    config = _yaml().safe_load(PROMETHEUS_CONFIG.read_text())
     config["global"]["scrape_interval"] = config["global"]["evaluation_interval"] = f"{interval_s:g}s"
     config["rule_files"] = [str(rules_file)]
     config["alerting"]["alertmanagers"] = [{"static_configs": [{"targets": [alertmanager]}]}]
@@ -85,7 +94,7 @@ def alertmanager_config(
     """The project's routes, grouping and inhibitions, with every receiver's integrations replaced
     by ``receiver(name)``'s (None: none, the alerts are seen in Alertmanager's UI), waits shortened, and the
     curators' working-hours window lifted (a local run happens at any hour)."""
-    config = yaml.safe_load(ALERTMANAGER_CONFIG.read_text())
+    config = _yaml().safe_load(ALERTMANAGER_CONFIG.read_text())
     for name in [k for k in config["global"] if k.startswith("smtp_")]:
         del config["global"][name]
     config["receivers"] = [
@@ -109,7 +118,7 @@ def alertmanager_config(
 
 def write_yaml(data: dict[str, Any], path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    path.write_text(_yaml().safe_dump(data, allow_unicode=True, sort_keys=False))
     return path
 
 

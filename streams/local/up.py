@@ -19,16 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-import yaml
-
 from streams.cli.common import port_taken
 from streams.local.alerting import (
     INSTALL_HINT,
-    RULES,
     EmbeddedAlertmanager,
     EmbeddedPrometheus,
     alertmanager_binary,
     alertmanager_config,
+    project_rules,
     prometheus_binary,
     prometheus_config,
     quick_rules,
@@ -184,7 +182,7 @@ class Stack:
             port=am_port,
             log_path=self.workdir / "alertmanager.log",
         ).start(timeout_s=30)
-        rules = quick_rules(yaml.safe_load(RULES.read_text()), "curator", o.alert_for, "5m")
+        rules = quick_rules(project_rules(), "curator", o.alert_for, "5m")
         rules_file = write_yaml(rules, self.workdir / "prometheus" / "rules.yml")
         target, manager = f"127.0.0.1:{o.web_port}", f"127.0.0.1:{self.alertmanager.port}"
         config = prometheus_config([target], manager, rules_file, interval_s=5)

@@ -8,6 +8,7 @@ evaluations every second, Alertmanager's group waits); the curators' working-hou
 
 from __future__ import annotations
 
+import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -116,6 +117,11 @@ def test_a_breach_reaches_the_curators_as_one_digest_per_segment_and_resolves(
 
         eventually(lambda: _assert(breach_exported(api, "vk:-301")), timeout_s=60, every_s=0.2)
         breached_at = time.monotonic()
+        # a real worker's scrape follows Prometheus's conventions
+        with urllib.request.urlopen(f"{api}/metrics", timeout=10) as response:
+            scrape = response.read()
+        checked = subprocess.run([tool("promtool"), "check", "metrics"], input=scrape, capture_output=True)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
 
         def digest_arrived() -> dict:
             firing = [b for _, b in receiver.hooks("curators-ru-niz") if b["status"] == "firing"]
