@@ -71,7 +71,7 @@ def check_reachable(bootstrap: str, timeout_s: float = 5.0) -> None:
     raise BrokerUnreachable(bootstrap)
 
 
-def ensure_topics(bootstrap: str, topics: Topics, partitions: int) -> list[str]:
+def ensure_topics(bootstrap: str, topics: Topics, partitions: int, replication_factor: int = 1) -> list[str]:
     """Create whichever of the five topics are missing; returns the names created."""
     from kafka import KafkaAdminClient
     from kafka.admin import NewTopic
@@ -86,7 +86,9 @@ def ensure_topics(bootstrap: str, topics: Topics, partitions: int) -> list[str]:
             topics.publics: {"cleanup.policy": "compact"},
         }
         wanted = [
-            NewTopic(name, num_partitions=partitions, replication_factor=1, topic_configs=config)
+            NewTopic(
+                name, num_partitions=partitions, replication_factor=replication_factor, topic_configs=config
+            )
             for name, config in configs.items()
             if name not in existing
         ]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from streams.cli import publish, replay, simulate, up, worker
+from streams.cli import publish, replay, simulate, topics, up, worker
 from streams.cli.common import EXIT_USAGE, UsageError
 
-COMMANDS = (replay, publish, simulate, up, worker)
+COMMANDS = (replay, publish, simulate, topics, up, worker)
 
 
 def build_parser() -> argparse.ArgumentParser:
