@@ -7,8 +7,9 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint tools bench bench-live clean
 
-#: Debian packages the alerting tests and `gospulse up` run for real (promtool, amtool, Prometheus, Alertmanager).
-TOOLS := prometheus prometheus-alertmanager
+#: Debian packages the deploy tests and `gospulse up` run for real (promtool, amtool, Prometheus,
+#: Alertmanager; docker-compose to resolve the compose file, no daemon needed).
+TOOLS := prometheus prometheus-alertmanager docker-compose
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,9 +30,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-## tools: install Debian's Prometheus and Alertmanager when missing (as root or with sudo; else say how)
+## tools: install Debian's Prometheus, Alertmanager and docker-compose when missing (as root or with sudo; else say how)
 tools:
-	@if command -v promtool >/dev/null && command -v amtool >/dev/null && command -v prometheus-alertmanager >/dev/null; then \
+	@if command -v promtool >/dev/null && command -v amtool >/dev/null && command -v prometheus-alertmanager >/dev/null \
+		&& command -v docker-compose >/dev/null; then \
 		:; \
 	elif [ "$$(id -u)" = 0 ] || sudo -n true 2>/dev/null; then \
 		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
@@ -39,7 +41,7 @@ tools:
 		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(TOOLS) >/dev/null \
 		|| { $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(TOOLS) >/dev/null; }; \
 	else \
-		echo "note: promtool/amtool/prometheus-alertmanager missing and no root: sudo apt-get install $(TOOLS)"; \
+		echo "note: promtool/amtool/prometheus-alertmanager/docker-compose missing and no root: sudo apt-get install $(TOOLS)"; \
 		echo "      (the alerting tests skip without them, and fail under CI=true)"; \
 	fi
 

@@ -1,5 +1,5 @@
-"""The Prometheus tools the alerting tests run for real (Debian's ``prometheus`` and
-``prometheus-alertmanager``; ``make test`` installs them where it may).
+"""The tools the deploy tests run for real (Debian's ``prometheus``, ``prometheus-alertmanager`` and
+``docker-compose``; ``make test`` installs them where it may).
 
 Missing, they fail the test under CI (a real-service test is never skipped there) and skip it
 elsewhere with the command that installs them.
@@ -12,7 +12,10 @@ import shutil
 
 import pytest
 
-INSTALL = "apt-get install --no-install-recommends prometheus prometheus-alertmanager (or: make tools)"
+INSTALL = (
+    "apt-get install --no-install-recommends prometheus prometheus-alertmanager docker-compose "
+    "(or: make tools)"
+)
 
 
 def tool(name: str) -> str:
