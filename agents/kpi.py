@@ -26,7 +26,7 @@ import orjson
 from agents.delivery import DeliveryGuard
 from agents.routing import partition_of
 from agents.table import StateTable, assigned_partitions
-from streams.core.breach_tally import BreachTally, Segment, segment_of
+from streams.core.breach_tally import BreachTally, segment_of
 from streams.core.breaches import Breach, OpenBreaches, breaches, transitions
 from streams.core.kpi import Profiles, ProfilesError
 from streams.core.timebase import now_ms
@@ -158,15 +158,15 @@ class KpiLive:
 
     # -- evaluation ----------------------------------------------------------------------------------
 
-    def judge(self, public_id: str, at: int) -> tuple[Segment, list[Breach]]:
-        """The public's segment and breaches at ``at`` (one with no state: zero counts, §4)."""
+    def table_now(self, public_id: str, at: int) -> dict[str, Any]:
+        """The public's table at ``at`` (one with no state: zero counts, §4)."""
         table = self.pipeline.current_table(public_id, at)
         if table is None:
             table = self.engine.table_of(self.engine.empty(public_id), at)
-        return segment_of(table), breaches(table, self.engine.profile_of(public_id))
+        return table
 
     def breaches_now(self, public_id: str, at: int) -> list[Breach]:
-        return self.judge(public_id, at)[1]
+        return breaches(self.table_now(public_id, at), self.engine.profile_of(public_id))
 
     def open_breaches(self, public_id: str) -> OpenBreaches:
         raw = self.table.get(public_id.encode())
@@ -181,9 +181,16 @@ class KpiLive:
         for public_id in public_ids:
             when = at if at is not None else now_ms()
             opened = self.open_breaches(public_id)
-            segment, current = self.judge(public_id, when)
+            table = self.table_now(public_id, when)
+            current = breaches(table, self.engine.profile_of(public_id))
             after, moves = transitions(current, opened, when)
-            self.tally.judged(public_id, segment, ({**b, "since": after[b["kpi"]]["since"]} for b in current))
+            self.tally.judged(
+                public_id,
+                segment_of(table),
+                ({**b, "since": after[b["kpi"]]["since"]} for b in current),
+                table["posts_7d"],
+                table["response_wh_p90_s_7d"],
+            )
             self.stats.evaluated += 1
             self.stats.open_breaches += len(after) - len(opened)
             for move in moves:

@@ -321,6 +321,11 @@ _TALLY_HELP = {
     "(Unix time).",
     "gospulse_public_kpi_breaches_omitted": "Breaches left out of the per-public series because of the "
     "per-worker cap.",
+    "gospulse_segment_posts_7d": "Posts in the last 7 days, summed over a segment's publics.",
+    "gospulse_segment_response_p90_working_seconds": "The publics' response p90 over 7 days (working "
+    "seconds), summed over those of a segment that answered any comment.",
+    "gospulse_segment_publics_responding": "Publics of a segment with a response p90 (they answered a "
+    "citizen comment in 7 days).",
 }
 
 
@@ -351,11 +356,25 @@ def tally_text(tally: BreachTally, cap: int) -> str:
     """
     publics_by = dict(tally.publics)
     in_breach = dict(tally.in_breach)
+    posts, response_sum, response_count = (
+        dict(tally.posts_7d),
+        dict(tally.response_p90_sum),
+        dict(tally.response_p90_count),
+    )
     publics, breaching = [_head("gospulse_publics")], [_head("gospulse_publics_in_breach")]
+    trends = [_head("gospulse_segment_posts_7d")]
+    responding = [_head("gospulse_segment_response_p90_working_seconds")]
+    responding_n = [_head("gospulse_segment_publics_responding")]
     for segment in sorted(publics_by):
         region, level, theme, profile = (_escape(v) for v in segment)
         where = f'region="{region}",level="{level}",theme="{theme}",profile="{profile}"'
         publics.append(f"gospulse_publics{{{where}}} {publics_by[segment]}\n")
+        trends.append(f"gospulse_segment_posts_7d{{{where}}} {posts.get(segment, 0)}\n")
+        response = _number(response_sum.get(segment, 0.0))
+        responding.append(f"gospulse_segment_response_p90_working_seconds{{{where}}} {response}\n")
+        responding_n.append(
+            f"gospulse_segment_publics_responding{{{where}}} {response_count.get(segment, 0)}\n"
+        )
         for name in KPIS:
             n = in_breach.get((name, segment), 0)
             breaching.append(f'gospulse_publics_in_breach{{kpi="{name}",{where}}} {n}\n')
@@ -383,7 +402,10 @@ def tally_text(tally: BreachTally, cap: int) -> str:
             )
             exported += 1
     tail = f"{_head('gospulse_public_kpi_breaches_omitted')}gospulse_public_kpi_breaches_omitted {omitted}\n"
-    return "".join(publics) + "".join(breaching) + "".join(value) + "".join(threshold) + "".join(since) + tail
+    segments = (
+        "".join(publics) + "".join(breaching) + "".join(trends) + "".join(responding) + "".join(responding_n)
+    )
+    return segments + "".join(value) + "".join(threshold) + "".join(since) + tail
 
 
 def sample(app: Any, events: tuple[str, ...], table: Any, pipeline: Any) -> Sample:

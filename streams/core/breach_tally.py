@@ -38,28 +38,43 @@ class BreachTally:
     """
 
     def __init__(self) -> None:
-        #: Per public judged: its segment and the KPIs it breaks.
-        self._of: dict[str, tuple[Segment, frozenset[str]]] = {}
+        #: Per public judged: its segment, the KPIs it breaks, its posts in 7 days and its response
+        #: p90 in working seconds (None: no response counted).
+        self._of: dict[str, tuple[Segment, frozenset[str], int, float | None]] = {}
         self._interned: dict[Segment, Segment] = {}
         self.publics: dict[Segment, int] = {}
         self.in_breach: dict[tuple[str, Segment], int] = {}
+        #: Per segment: posts in 7 days summed over its publics, and the sum and count of their
+        #: response p90s (publics with none are not counted): the segment's trends.
+        self.posts_7d: dict[Segment, int] = {}
+        self.response_p90_sum: dict[Segment, float] = {}
+        self.response_p90_count: dict[Segment, int] = {}
         #: Per public in breach: its breaches (each with ``since``, when it opened), by ``kpi``.
         self.breaching: dict[str, tuple[Breach, ...]] = {}
 
     def __len__(self) -> int:
         return len(self._of)
 
-    def judged(self, public_id: str, segment: Segment, breaches: Iterable[Breach]) -> None:
-        """Record a public's judgement: its segment now and its breaches (each with ``since``)."""
+    def judged(
+        self,
+        public_id: str,
+        segment: Segment,
+        breaches: Iterable[Breach],
+        posts_7d: int = 0,
+        response_p90_s: float | None = None,
+    ) -> None:
+        """Record a public's judgement: its segment now, its breaches (each with ``since``), and the
+        measures the segment trends sum (``posts_7d``, ``response_wh_p90_s_7d``)."""
         current = tuple(breaches)
         segment = self._interned.setdefault(segment, segment)
         kpis = frozenset(b["kpi"] for b in current)
+        judgement = (segment, kpis, posts_7d, response_p90_s)
         before = self._of.get(public_id)
-        if before != (segment, kpis):
+        if before != judgement:
             if before is not None:
                 self._count(before, -1)
-            self._of[public_id] = (segment, kpis)
-            self._count((segment, kpis), +1)
+            self._of[public_id] = judgement
+            self._count(judgement, +1)
         if current:
             self.breaching[public_id] = current
         else:
@@ -77,16 +92,23 @@ class BreachTally:
         """Forget every public but ``public_ids`` (after a sweep: what this worker owns now)."""
         self.drop([p for p in self._of if p not in public_ids])
 
-    def _count(self, judged: tuple[Segment, frozenset[str]], step: int) -> None:
-        segment, kpis = judged
+    def _count(self, judged: tuple[Segment, frozenset[str], int, float | None], step: int) -> None:
+        segment, kpis, posts, response = judged
         _move(self.publics, segment, step)
         for kpi in kpis:
             _move(self.in_breach, (kpi, segment), step)
+        _move(self.posts_7d, segment, step * posts, keep_zero=segment in self.publics)
+        if response is not None:
+            _move(self.response_p90_count, segment, step)
+            if segment in self.response_p90_count:
+                self.response_p90_sum[segment] = self.response_p90_sum.get(segment, 0.0) + step * response
+            else:
+                self.response_p90_sum.pop(segment, None)  # no float residue once none is counted
 
 
-def _move(counts: dict[Any, int], key: Any, step: int) -> None:
+def _move(counts: dict[Any, int], key: Any, step: int, keep_zero: bool = False) -> None:
     n = counts.get(key, 0) + step
-    if n:
+    if n or keep_zero:
         counts[key] = n
     else:
-        del counts[key]
+        counts.pop(key, None)

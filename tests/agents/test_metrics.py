@@ -82,6 +82,9 @@ def test_what_the_agent_applied_refused_and_judged_is_counted(worker: Worker) ->
     niz = (("level", "municipal"), ("profile", "default"), ("region", "RU-NIZ"), ("theme", "culture"))
     mow = (("level", "regional"), ("profile", "default"), ("region", "RU-MOW"), ("theme", "health"))
     assert got[("gospulse_publics", niz)] == 2 and got[("gospulse_publics", mow)] == 1
+    # the segment trends: vk:-1's three posts in RU-NIZ, none in RU-MOW; nobody answered a comment
+    assert got[("gospulse_segment_posts_7d", niz)] == 3 and got[("gospulse_segment_posts_7d", mow)] == 0
+    assert got[("gospulse_segment_publics_responding", niz)] == 0
     # vk:-1 posts; vk:-2 and vk:-3 never did: both break posting and silence (§4)
     for kpi, niz_n, mow_n in (("posting", 1, 1), ("silence", 1, 1), ("overdue", 0, 0)):
         assert got[("gospulse_publics_in_breach", (("kpi", kpi), *niz))] == niz_n

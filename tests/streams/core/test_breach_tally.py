@@ -58,6 +58,8 @@ judgements = st.lists(
         st.sampled_from([NIZ, MOW]),
         st.sets(st.sampled_from(KPIS)),
         st.booleans(),  # True: this step drops the public instead
+        st.integers(0, 30),  # posts in 7 days
+        st.none() | st.integers(0, 100_000).map(float),  # response p90, working seconds
     ),
     max_size=40,
 )
@@ -66,19 +68,26 @@ judgements = st.lists(
 @given(judgements)
 def test_counts_equal_a_count_from_scratch(steps: list) -> None:
     tally = BreachTally()
-    last: dict[str, tuple[Segment, set[str]]] = {}
-    for public_id, segment, kpis, dropped in steps:
+    last: dict[str, tuple[Segment, set[str], int, float | None]] = {}
+    for public_id, segment, kpis, dropped, posts, response in steps:
         if dropped:
             tally.drop([public_id])
             last.pop(public_id, None)
         else:
-            tally.judged(public_id, segment, [breach(public_id, k) for k in sorted(kpis)])
-            last[public_id] = (segment, kpis)
+            tally.judged(public_id, segment, [breach(public_id, k) for k in sorted(kpis)], posts, response)
+            last[public_id] = (segment, kpis, posts, response)
     publics: dict[Segment, int] = {}
     in_breach: dict[tuple[str, Segment], int] = {}
-    for segment, kpis in last.values():
+    posts_7d: dict[Segment, int] = {}
+    responses: dict[Segment, list[float]] = {}
+    for segment, kpis, posts, response in last.values():
         publics[segment] = publics.get(segment, 0) + 1
+        posts_7d[segment] = posts_7d.get(segment, 0) + posts
+        if response is not None:
+            responses.setdefault(segment, []).append(response)
         for kpi in kpis:
             in_breach[(kpi, segment)] = in_breach.get((kpi, segment), 0) + 1
-    assert tally.publics == publics and tally.in_breach == in_breach
-    assert set(tally.breaching) == {p for p, (_, kpis) in last.items() if kpis}
+    assert tally.publics == publics and tally.in_breach == in_breach and tally.posts_7d == posts_7d
+    assert tally.response_p90_count == {s: len(r) for s, r in responses.items()}
+    assert tally.response_p90_sum == {s: sum(r) for s, r in responses.items()}
+    assert set(tally.breaching) == {p for p, (_, kpis, _, _) in last.items() if kpis}
