@@ -67,7 +67,7 @@ def build(publics: int, seed: int) -> tuple[Any, Any, int]:
 
 def peak_rss_mib() -> float:
     """This process's peak resident memory: 175 000 states held and their records stored, as a worker
-    owning every public holds them (one process here: a worker's Faust and Kafka client add ~70 MiB)."""
+    owning every public holds them (a live worker adds its Faust app and Kafka clients to this)."""
     with open("/proc/self/status") as status:
         for line in status:
             if line.startswith("VmHWM:"):
