@@ -4,6 +4,7 @@ checked against the repository and the ``gospulse`` command itself."""
 
 from __future__ import annotations
 
+import base64
 import re
 import subprocess
 from pathlib import Path
@@ -50,6 +51,8 @@ def test_the_stack_has_every_part_of_the_production_shape(resolved: dict) -> Non
     assert kafka["image"].startswith("apache/kafka:") and kafka["environment"]["KAFKA_PROCESS_ROLES"] == (
         "broker,controller"
     )  # KRaft, no ZooKeeper
+    cluster_id = kafka["environment"]["CLUSTER_ID"]  # kafka-storage.sh format takes a base64 UUID
+    assert len(base64.urlsafe_b64decode(cluster_id + "==")) == 16 and len(cluster_id) == 22
     assert services(resolved)["simulator"]["profiles"] == ["simulator"]  # off by default
     version = services(resolved)["alertmanager"]["image"].rsplit(":v", 1)[1]
     assert tuple(map(int, version.split("."))) >= (0, 26), "bot_token_file needs Alertmanager 0.26+"
