@@ -235,6 +235,33 @@ class KpiLive:
             self.stats.redis_failures += 1
             log.warning("could not write %d publics' breaches to Redis (%r)", len(fields) + len(gone), exc)
 
+    async def write_segments(self, key: str, ttl_s: int) -> bool:
+        """Replace the hash ``key`` with this worker's per-segment counts (publics, in breach per KPI),
+        expiring after ``ttl_s`` unless written again: readers add up the hashes of live workers.
+        Returns whether Redis took it (a failure is counted, never raised)."""
+        if self.redis is None:
+            return False
+        tally = self.tally
+        counts: dict[tuple[str, ...], dict[str, Any]] = {
+            segment: {"publics": n, "in_breach": {}} for segment, n in tally.publics.items()
+        }
+        for (kpi, segment), n in tally.in_breach.items():
+            if segment in counts:
+                counts[segment]["in_breach"][kpi] = n
+        fields = {"|".join(segment): orjson.dumps(body) for segment, body in counts.items()}
+        try:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.delete(key)
+                if fields:
+                    pipe.hset(key, mapping=fields)
+                    pipe.expire(key, ttl_s)
+                await pipe.execute()
+        except Exception as exc:  # Redis is a cache for readers: never stop the stream for it
+            self.stats.redis_failures += 1
+            log.warning("could not write the segment counts to Redis (%r)", exc)
+            return False
+        return True
+
     async def evaluate_pending(self) -> int:
         public_ids = sorted(self.pending)
         self.pending.clear()
@@ -330,6 +357,14 @@ def register(
     async def kpi_sweep() -> None:
         if settled():
             await live.sweep()
+
+    if redis is not None:
+        segments_key = f"{settings.app_id}:segments:{str(app.conf.canonical_url).rstrip('/')}"
+
+        @app.timer(settings.redis_push_s)
+        async def segments_to_redis() -> None:
+            if settled():
+                await live.write_segments(segments_key, ttl_s=max(15, int(settings.redis_push_s * 3)))
 
     if watcher is not None:
 

@@ -10,8 +10,14 @@ hash, ``<app_id>:tables`` (field ``public_id``, value the JSON snapshot), in two
   with time alone (windows slide, comments become overdue), and the quiet publics are the ones a
   monitor must not leave stale; a Redis that lost its data is refilled within one interval too.
 
+With each table go the public's rankings (``streams.core.rankings``): its score for each ranked KPI
+in the sorted sets of its segment, in the same pipelined round trip. A score that did not change since
+this worker last wrote it is not written again, unless Redis lost its data (its marker key was gone
+at the last write).
+
 The hash is a cache: Kafka and the state changelog remain the truth. A public whose table cannot be
-computed is logged and skipped, never allowed to stop the others.
+computed is logged and skipped, never allowed to stop the others. Redis failing never stops or slows
+the stream: the writes are retried (pushes) or redone (the refresh round), and counted.
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Final
 
 import orjson
+
+from streams.core.rankings import keys_of, place, scores
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +80,10 @@ class RedisTables:
         self._round: Sequence[str] = ()
         self._cursor = 0
         self._per_tick = 0
+        self.app_id = app_id
+        #: Per public written: its place (region, level, theme) and its scores, as Redis has them.
+        self._ranked: dict[str, tuple[tuple[str, str, str], tuple[float | None, ...]]] = {}
+        self.marker = f"{app_id}:rank:written"
 
     def changed(self, public_ids: Iterable[str]) -> None:
         self.pending.update(public_ids)
@@ -80,6 +92,8 @@ class RedisTables:
         gone = set(public_ids)
         self.pending -= gone
         self._pushing -= gone
+        for public_id in gone:
+            self._ranked.pop(public_id, None)
 
     async def push(self, now_ms: int) -> int:
         """Write the changed publics' tables at ``now_ms``; on a Redis error they wait for the next push."""
@@ -107,8 +121,12 @@ class RedisTables:
         return written or 0
 
     async def _write(self, public_ids: Sequence[str], now_ms: int) -> int | None:
-        """HSET the tables of ``public_ids`` at ``now_ms``; ``None`` when Redis failed."""
+        """HSET the tables of ``public_ids`` at ``now_ms`` and rank them, in one pipelined round trip;
+        ``None`` when Redis failed."""
         fields: dict[str, bytes] = {}
+        ranked: dict[str, dict[str, float]] = {}
+        unranked: dict[str, list[str]] = {}
+        written: dict[str, tuple[tuple[str, str, str], tuple[float | None, ...]]] = {}
         for n, public_id in enumerate(public_ids, 1):
             try:
                 table = self.table_of(public_id, now_ms)
@@ -118,14 +136,76 @@ class RedisTables:
                 continue
             if table is not None:
                 fields[public_id] = orjson.dumps(table)
+                self._rank(public_id, table, ranked, unranked, written)
             if n % _YIELD_EVERY == 0:
                 await asyncio.sleep(0)
         if not fields:
             return 0
         try:
-            await self.client.hset(self.key, mapping=fields)
+            async with self.client.pipeline(transaction=False) as pipe:
+                pipe.hset(self.key, mapping=fields)
+                for key, members in unranked.items():
+                    pipe.zrem(key, *members)
+                for key, mapping in ranked.items():
+                    pipe.zadd(key, mapping)
+                pipe.set(self.marker, 1, nx=True)
+                replies = await pipe.execute()
         except Exception as exc:  # any Redis or connection failure
             self.failures += 1
             log.warning("could not write %d tables to Redis (%r); will retry", len(fields), exc)
             return None
+        if replies[-1] and self._ranked:
+            # the marker was gone: Redis lost its data since this worker's last write, so every
+            # ranking it believed written is rewritten by the refresh round
+            log.warning("Redis lost the rankings; the refresh round writes them all again")
+            self._ranked.clear()
+        self._ranked.update(written)
         return len(fields)
+
+    def _rank(
+        self,
+        public_id: str,
+        table: dict[str, Any],
+        ranked: dict[str, dict[str, float]],
+        unranked: dict[str, list[str]],
+        written: dict[str, tuple[tuple[str, str, str], tuple[float | None, ...]]],
+    ) -> None:
+        """Queue the public's ranking writes: its scores in its segment's sets where they changed, and
+        its removal from the sets of a segment it left or a KPI it has no value of any more."""
+        where, values = place(table), scores(table)
+        now = (where, tuple(values.values()))
+        before = self._ranked.get(public_id)
+        if before == now:
+            return
+        written[public_id] = now
+        for i, (kpi, score) in enumerate(values.items()):
+            if before is not None and before[0] != where:
+                for key in keys_of(self.app_id, kpi, before[0]):
+                    unranked.setdefault(key, []).append(public_id)
+            elif before is not None and before[1][i] == score:
+                continue
+            for key in keys_of(self.app_id, kpi, where):
+                if score is None:
+                    unranked.setdefault(key, []).append(public_id)
+                else:
+                    ranked.setdefault(key, {})[public_id] = score
+
+
+def segments_pattern(app_id: str) -> str:
+    """The per-worker hashes of segment counts (``agents.kpi.KpiLive.write_segments``)."""
+    return f"{app_id}:segments:*"
+
+
+async def segment_counts(client: Any, app_id: str) -> dict[tuple[str, ...], dict[str, Any]]:
+    """Every live worker's segment counts added up: segment (region, level, theme, profile) ->
+    ``{"publics": n, "in_breach": {kpi: n}}``."""
+    total: dict[tuple[str, ...], dict[str, Any]] = {}
+    async for key in client.scan_iter(match=segments_pattern(app_id), count=100):
+        for field, raw in (await client.hgetall(key)).items():
+            segment = tuple(field.decode().split("|"))
+            body = orjson.loads(raw)
+            into = total.setdefault(segment, {"publics": 0, "in_breach": {}})
+            into["publics"] += body["publics"]
+            for kpi, n in body["in_breach"].items():
+                into["in_breach"][kpi] = into["in_breach"].get(kpi, 0) + n
+    return total

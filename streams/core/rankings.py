@@ -1,0 +1,46 @@
+"""Which sorted sets rank a public, and by what score: pure functions over a table of contract §2.
+
+A leaderboard is asked for a segment with any of region, level and theme left open, so a public is
+ranked in the eight sets its segment falls in: each of the three either its own value or ``*``
+(any). Eight writes per KPI buy a leaderboard that is one ``ZRANGE`` away for every filter, instead
+of a union of up to thousands of sets at question time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from itertools import product
+from typing import Any, Final
+
+#: The KPIs a segment is ranked by, and how to read each from a table (``None``: not ranked).
+RANKED: Final = ("er_day_7d", "response_wh_p90_s_7d", "posts_7d", "net_subscribers_7d", "overdue_wh")
+#: Where a public lacks a segment field (not in the registry).
+UNKNOWN: Final = "unknown"
+ANY: Final = "*"
+
+
+def scores(table: dict[str, Any]) -> dict[str, float | None]:
+    """Each ranked KPI's score in ``table``; ``None`` where the table has no value (it leaves the set)."""
+    return {
+        "er_day_7d": table["er_day_7d"],
+        "response_wh_p90_s_7d": table["response_wh_p90_s_7d"],
+        "posts_7d": table["posts_7d"],
+        "net_subscribers_7d": table["joins_7d"] - table["leaves_7d"],
+        "overdue_wh": table["overdue_wh"],
+    }
+
+
+def place(table: dict[str, Any]) -> tuple[str, str, str]:
+    """The public's region, level and theme as the ranking keys name them."""
+    return (table["region"] or UNKNOWN, table["level"] or UNKNOWN, table["theme"] or UNKNOWN)
+
+
+def ranking_key(app_id: str, kpi: str, region: str = ANY, level: str = ANY, theme: str = ANY) -> str:
+    """The sorted set of ``kpi`` for a segment (``*``: any value of that field)."""
+    return f"{app_id}:rank:{kpi}:{region}:{level}:{theme}"
+
+
+def keys_of(app_id: str, kpi: str, where: tuple[str, str, str]) -> Iterator[str]:
+    """The eight sets a public of ``where`` is ranked in for ``kpi``."""
+    for region, level, theme in product(*((value, ANY) for value in where)):
+        yield ranking_key(app_id, kpi, region, level, theme)
