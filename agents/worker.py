@@ -9,7 +9,7 @@ from typing import Any
 
 import faust
 
-from agents import ingest, kpi, serve
+from agents import ingest, kpi, segments, serve
 from agents import metrics as agents_metrics
 from agents.delivery import DeliveryGuard, never_commit_unprocessed
 from agents.highwater import register_tansu_transport
@@ -172,4 +172,5 @@ def build_worker(
         metrics.sources.profiles_error = lambda: watcher.error
     agents_metrics.register(app, metrics, settings.topics.events, table, pipeline)
     register_views(app, table, pipeline, feed, settings.partitions, live, watcher)
+    segments.register(app, redis_client, settings.app_id)
     return Worker(settings, app, table, pipeline, guard, feed, agent, tables, live, watcher, metrics)

@@ -1,0 +1,274 @@
+"""The worker's HTTP API described as OpenAPI 3.1, served at ``GET /openapi.json``.
+
+The table's schema is derived from the engine's own snapshot (every field of contract §2 and §4), so
+a field added to the table appears here without a second list to keep; a test checks real answers
+against this document.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from schemas.contract import LEVELS, PUBLIC_ID_PATTERN, REGION_RE, THEMES
+from streams.core.engine import Engine
+from streams.core.kpi import KPIS
+from streams.core.rankings import RANKED
+from streams.core.timebase import HOUR_MS
+
+NULLABLE_NUMBER = {"type": ["number", "null"]}
+NULLABLE_INTEGER = {"type": ["integer", "null"]}
+NULLABLE_STRING = {"type": ["string", "null"]}
+
+
+def _field_schema(name: str) -> dict[str, Any]:
+    if name in ("public_id", "profile"):
+        return {"type": "string"}
+    if name in ("region", "level", "theme"):
+        return NULLABLE_STRING
+    if name in ("subscribers", "last_post_at"):
+        return NULLABLE_INTEGER
+    if name.startswith(("response_", "er_")):
+        return NULLABLE_NUMBER
+    return {"type": "integer"}
+
+
+def table_schema() -> dict[str, Any]:
+    engine = Engine()
+    fields = list(engine.table_of(engine.state("vk:-1"), 100 * HOUR_MS))
+    return {
+        "type": "object",
+        "description": "A public's table at T (contract §2 and §4).",
+        "required": fields,
+        "properties": {name: _field_schema(name) for name in fields},
+        "additionalProperties": False,
+    }
+
+
+ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {"type": "string", "description": "what is wrong and what to do"}},
+}
+BREACH = {
+    "type": "object",
+    "required": ["public_id", "at", "kpi", "value", "threshold", "profile", "region", "level", "theme"],
+    "properties": {
+        "public_id": {"type": "string"},
+        "at": {"type": "integer"},
+        "kpi": {"enum": list(KPIS)},
+        "value": NULLABLE_NUMBER,
+        "threshold": {"type": "number"},
+        "profile": {"type": "string"},
+        "region": NULLABLE_STRING,
+        "level": NULLABLE_STRING,
+        "theme": NULLABLE_STRING,
+    },
+}
+SEGMENT = {
+    "type": "object",
+    "required": ["region", "level", "theme", "publics", "in_breach", "medians"],
+    "properties": {
+        "region": {"type": "string"},
+        "level": {"type": "string"},
+        "theme": {"type": "string"},
+        "publics": {"type": "integer", "minimum": 0},
+        "in_breach": {
+            "type": "object",
+            "propertyNames": {"enum": list(KPIS)},
+            "additionalProperties": {"type": "integer", "minimum": 0},
+        },
+        "medians": {
+            "type": "object",
+            "required": list(RANKED),
+            "properties": {kpi: NULLABLE_NUMBER for kpi in RANKED},
+            "additionalProperties": False,
+        },
+    },
+    "additionalProperties": False,
+}
+RANKING = {
+    "type": "object",
+    "required": ["kpi", "order", "region", "level", "theme", "total", "items", "next_cursor"],
+    "properties": {
+        "kpi": {"enum": list(RANKED)},
+        "order": {"enum": ["asc", "desc"]},
+        "region": NULLABLE_STRING,
+        "level": NULLABLE_STRING,
+        "theme": NULLABLE_STRING,
+        "total": {"type": "integer", "minimum": 0},
+        "items": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["rank", "public_id", "value"],
+                "properties": {
+                    "rank": {"type": "integer", "minimum": 1},
+                    "public_id": {"type": "string"},
+                    "value": {"type": "number"},
+                },
+                "additionalProperties": False,
+            },
+        },
+        "next_cursor": NULLABLE_STRING,
+    },
+    "additionalProperties": False,
+}
+
+
+def _query(name: str, description: str, schema: dict[str, Any], required: bool = False) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": required, "description": description, "schema": schema}
+
+
+SEGMENT_PARAMETERS = [
+    _query("region", "ISO 3166-2 code, e.g. RU-NIZ", {"type": "string", "pattern": f"^{REGION_RE.pattern}$"}),
+    _query("level", "territorial level", {"enum": list(LEVELS)}),
+    _query("theme", "theme of the public", {"enum": list(THEMES)}),
+]
+
+
+def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    why = {
+        400: "a parameter is wrong (the error says which and why)",
+        404: "not known here",
+        503: "not answerable right now (Redis or another worker unreachable, or a rebalance); retry",
+    }
+    return {str(code): _json(why[code], {"$ref": "#/components/schemas/Error"}) for code in codes}
+
+
+@cache
+def document() -> dict[str, Any]:
+    try:
+        api_version = version("gospulse")
+    except PackageNotFoundError:
+        api_version = "0"
+    at = _query("at", "the instant T: epoch milliseconds or ISO 8601 (default: now)", {"type": "string"})
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "gospulse worker API",
+            "version": api_version,
+            "description": "Tables, breaches, segments and leaderboards of government social-media pages. "
+            "Any worker answers for any public and segment.",
+        },
+        "paths": {
+            "/publics/{public_id}": {
+                "get": {
+                    "summary": "A public's table at T",
+                    "parameters": [
+                        {
+                            "name": "public_id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string", "pattern": f"^{PUBLIC_ID_PATTERN}$"},
+                        },
+                        at,
+                    ],
+                    "responses": {
+                        "200": _json("the table", {"$ref": "#/components/schemas/Table"}),
+                        **_errors(400, 404, 503),
+                    },
+                }
+            },
+            "/breaches": {
+                "get": {
+                    "summary": "Every public's KPI breaches at T, optionally filtered",
+                    "parameters": [
+                        at,
+                        _query("kpi", "one KPI", {"enum": list(KPIS)}),
+                        *SEGMENT_PARAMETERS,
+                        _query("profile", "a KPI profile's name", {"type": "string"}),
+                    ],
+                    "responses": {
+                        "200": _json(
+                            "the breaches, by public_id then kpi",
+                            {
+                                "type": "object",
+                                "required": ["at", "breaches"],
+                                "properties": {
+                                    "at": {"type": "integer"},
+                                    "breaches": {
+                                        "type": "array",
+                                        "items": {"$ref": "#/components/schemas/Breach"},
+                                    },
+                                },
+                            },
+                        ),
+                        **_errors(400, 503),
+                    },
+                }
+            },
+            "/segments": {
+                "get": {
+                    "summary": "Per segment: publics, in breach per KPI, the median of each ranked KPI",
+                    "parameters": SEGMENT_PARAMETERS,
+                    "responses": {
+                        "200": _json(
+                            "the segments the filters admit",
+                            {
+                                "type": "object",
+                                "required": ["segments"],
+                                "properties": {
+                                    "segments": {
+                                        "type": "array",
+                                        "items": {"$ref": "#/components/schemas/Segment"},
+                                    }
+                                },
+                            },
+                        ),
+                        **_errors(400, 503),
+                    },
+                }
+            },
+            "/segments/ranking": {
+                "get": {
+                    "summary": "A leaderboard: the publics of a segment ranked by one KPI",
+                    "parameters": [
+                        _query("kpi", "the KPI to rank by", {"enum": list(RANKED)}, required=True),
+                        *SEGMENT_PARAMETERS,
+                        _query("order", "desc (largest first, default) or asc", {"enum": ["asc", "desc"]}),
+                        _query("limit", "rows per page", {"type": "integer", "minimum": 1, "maximum": 100}),
+                        _query("cursor", "next_cursor of the previous page", {"type": "string"}),
+                    ],
+                    "responses": {
+                        "200": _json("one page", {"$ref": "#/components/schemas/Ranking"}),
+                        **_errors(400, 503),
+                    },
+                }
+            },
+            "/health": {
+                "get": {
+                    "summary": "Readiness and counters",
+                    "responses": {
+                        "200": _json("ready", {"type": "object"}),
+                        "503": _json("recovering", {"type": "object"}),
+                    },
+                }
+            },
+            "/metrics": {
+                "get": {
+                    "summary": "Prometheus metrics (text exposition format)",
+                    "responses": {
+                        "200": {
+                            "description": "metrics",
+                            "content": {"text/plain": {"schema": {"type": "string"}}},
+                        }
+                    },
+                }
+            },
+        },
+        "components": {
+            "schemas": {
+                "Table": table_schema(),
+                "Breach": BREACH,
+                "Segment": SEGMENT,
+                "Ranking": RANKING,
+                "Error": ERROR,
+            }
+        },
+    }
