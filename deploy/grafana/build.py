@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from grafana_foundation_sdk.builders.common import GraphThresholdsStyleConfig
 from grafana_foundation_sdk.builders.dashboard import (
@@ -59,12 +60,33 @@ def thresholds(*steps: tuple[float, str]) -> ThresholdsConfig:
     return ThresholdsConfig().mode(ThresholdsMode.ABSOLUTE).steps(marks)
 
 
-def targets(panel: object, queries: Sequence[Query]) -> object:
+def dressed(
+    panel: Any,
+    panel_id: int,
+    title: str,
+    description: str,
+    unit: str,
+    queries: Sequence[Query],
+    steps: Sequence[tuple[float, str]],
+    width: int,
+    height: int,
+) -> Any:
+    """What every panel carries: id, texts, unit, the datasource variable, thresholds, size, queries."""
+    panel = (
+        panel.id(panel_id)
+        .title(title)
+        .description(description)
+        .unit(unit)
+        .datasource(DATASOURCE)
+        .thresholds(thresholds(*steps))
+        .span(width)
+        .height(height)
+    )
     for ref, q in zip("ABCDEFGH", queries, strict=False):
         query = Dataquery().expr(q.expr).ref_id(ref).legend_format(q.legend or "__auto")
         if q.instant:
             query = query.instant().format("table")
-        panel = panel.with_target(query)  # type: ignore[attr-defined]
+        panel = panel.with_target(query)
     return panel
 
 
@@ -77,21 +99,10 @@ def series(
     steps: Sequence[tuple[float, str]] = (),
     width: int = 12,
 ) -> Timeseries:
-    panel = (
-        Timeseries()
-        .id(panel_id)
-        .title(title)
-        .description(description)
-        .unit(unit)
-        .min(0)
-        .datasource(DATASOURCE)
-        .thresholds(thresholds(*steps))
-        .span(width)
-        .height(8)
-    )
+    panel = Timeseries().min(0)
     if steps:  # draw the thresholds as lines on the graph
         panel = panel.thresholds_style(GraphThresholdsStyleConfig().mode(GraphTresholdsStyleMode.LINE))
-    return targets(panel, queries)  # type: ignore[return-value]
+    return dressed(panel, panel_id, title, description, unit, queries, steps, width, 8)
 
 
 def table(
@@ -104,20 +115,10 @@ def table(
     width: int = 24,
     links: Sequence[DashboardLink] = (),
 ) -> Table:
-    panel = (
-        Table()
-        .id(panel_id)
-        .title(title)
-        .description(description)
-        .unit(unit)
-        .datasource(DATASOURCE)
-        .thresholds(thresholds(*steps))
-        .span(width)
-        .height(10)
-    )
+    panel = Table()
     if links:
         panel = panel.data_links(list(links))
-    return targets(panel, queries)  # type: ignore[return-value]
+    return dressed(panel, panel_id, title, description, unit, queries, steps, width, 10)
 
 
 def stat(
@@ -129,18 +130,7 @@ def stat(
     steps: Sequence[tuple[float, str]] = (),
     width: int = 6,
 ) -> Stat:
-    panel = (
-        Stat()
-        .id(panel_id)
-        .title(title)
-        .description(description)
-        .unit(unit)
-        .datasource(DATASOURCE)
-        .thresholds(thresholds(*steps))
-        .span(width)
-        .height(4)
-    )
-    return targets(panel, queries)  # type: ignore[return-value]
+    return dressed(Stat(), panel_id, title, description, unit, queries, steps, width, 4)
 
 
 def label_variable(name: str, label: str, metric: str, selector: str = "") -> QueryVariable:

@@ -123,7 +123,13 @@ def write_yaml(data: dict[str, Any], path: Path) -> Path:
 
 
 class _Http(EmbeddedServer):
+    """A server run with a config file and a data directory, ready once ``/-/ready`` answers 200."""
+
     error = AlertingError
+
+    def __init__(self, config: Path, data_dir: Path, port: int | None = None, log_path: Path | None = None):
+        super().__init__(port, log_path)
+        self.config, self.data_dir = config, data_dir
 
     def answers(self) -> bool:
         try:
@@ -142,10 +148,6 @@ class EmbeddedPrometheus(_Http):
 
     name = "prometheus"
 
-    def __init__(self, config: Path, data_dir: Path, port: int | None = None, log_path: Path | None = None):
-        super().__init__(port, log_path)
-        self.config, self.data_dir = config, data_dir
-
     def command(self) -> list[str]:
         found = prometheus_binary()
         if found is None:
@@ -163,10 +165,6 @@ class EmbeddedAlertmanager(_Http):
     """Alertmanager on 127.0.0.1 with ``config`` (a file), alone (no cluster)."""
 
     name = "alertmanager"
-
-    def __init__(self, config: Path, data_dir: Path, port: int | None = None, log_path: Path | None = None):
-        super().__init__(port, log_path)
-        self.config, self.data_dir = config, data_dir
 
     def command(self) -> list[str]:
         found = alertmanager_binary()
