@@ -158,17 +158,23 @@ class Pipeline:
         self._layouts[public_id] = layout
         return st
 
-    def current_table(self, public_id: str, at: int) -> dict[str, Any] | None:
-        """The public's table at ``at`` (``None`` when it has no state), for readers: the held state
-        when it is current, else the store's, decoded for this answer and not kept (a worker serving
-        every public it owns need not hold every one of them in memory)."""
+    def current_state(self, public_id: str) -> PublicState | None:
+        """The public's state for readers (``None`` when it has none): the held state when it is
+        current, else the store's, decoded for this answer and not kept (a worker serving every public
+        it owns need not hold every one of them in memory)."""
         st = self.engine.get(public_id)
         root = self.store.get(public_id)
         if st is None or root is not self._written.get(public_id):
             if root is None:
                 return None
             st = load(public_id, root, self.store.get, ids=False)[0]
-        return self.engine.table_of(st, at)
+            st.calendar = self.engine.calendar_of(public_id)
+        return st
+
+    def current_table(self, public_id: str, at: int) -> dict[str, Any] | None:
+        """The public's table at ``at`` (``None`` when it has no state), for readers."""
+        st = self.current_state(public_id)
+        return None if st is None else self.engine.table_of(st, at)
 
     def apply_message(
         self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes

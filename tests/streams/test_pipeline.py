@@ -248,3 +248,31 @@ def test_a_flush_hands_its_changed_publics_to_every_sink_and_a_revocation_tells_
         ("forgotten", ["vk:-2", "vk:-1"]),
     ]
     assert len(pipeline.engine) == 0
+
+
+def test_a_public_read_from_the_store_is_judged_on_its_own_working_time() -> None:
+    """A reader's copy of a public it does not hold (after a restart) keeps the public's time zone:
+    Kamchatka's working hours, not Moscow's, decide which comments are overdue."""
+    from streams.core.registry import PublicInfo, Registry
+    from tests.logs import citizen, published
+
+    def registered(pipeline: Pipeline) -> Pipeline:
+        registry = Registry()
+        record = {"v": 1, "public_id": "vk:-9", "name": "x", "region": "RU-KAM", "level": "municipal"}
+        registry.put(PublicInfo.from_record(record | {"theme": "culture", "tz": "Asia/Kamchatka"}))
+        pipeline.engine.registry = registry
+        return pipeline
+
+    store = DictStore()
+    writer = registered(Pipeline(store))
+    # 2026-11-02 (a Monday) 09:00 in Kamchatka (UTC+12) is 21:00 UTC on the 1st
+    asked = BASE + 21 * 3_600_000
+    run_batches(
+        writer, [[published(asked - 1000, public_id="vk:-9"), citizen(asked, "c1", public_id="vk:-9")]]
+    )
+    reader = registered(Pipeline(store))  # a restarted worker: nothing held, the state in its table
+    at = asked + 9 * 3_600_000  # nine working hours later in Kamchatka, still night in Moscow
+    held, restored = writer.current_table("vk:-9", at), reader.current_table("vk:-9", at)
+    assert held is not None and restored is not None
+    assert held["overdue_wh"] == restored["overdue_wh"] == 1
+    assert len(reader.engine) == 0
