@@ -15,6 +15,7 @@ from schemas.contract import LEVELS, PUBLIC_ID_PATTERN, REGION_RE, THEMES
 from streams.core.engine import Engine
 from streams.core.kpi import KPIS
 from streams.core.rankings import RANKED
+from streams.core.table import COUNTER_FIELDS
 from streams.core.timebase import HOUR_MS
 
 NULLABLE_NUMBER = {"type": ["number", "null"]}
@@ -46,6 +47,38 @@ def table_schema() -> dict[str, Any]:
     }
 
 
+DAY = {
+    "type": "object",
+    "required": ["date", "posts", *(name for name, _ in COUNTER_FIELDS), "answered", "response_p90_s"],
+    "properties": {
+        "date": {
+            "type": "string",
+            "format": "date",
+            "description": "the local date in the public's time zone",
+        },
+        "posts": {"type": "integer"},
+        **{name: {"type": "integer"} for name, _ in COUNTER_FIELDS},
+        "answered": {"type": "integer", "description": "citizen comments first answered that day"},
+        "response_p90_s": {**NULLABLE_NUMBER, "description": "p90 of those answers' latency, seconds"},
+    },
+    "additionalProperties": False,
+}
+DAYS = {
+    "type": "object",
+    "required": ["public_id", "at", "tz", "days"],
+    "properties": {
+        "public_id": {"type": "string"},
+        "at": {"type": "integer"},
+        "tz": NULLABLE_STRING,
+        "days": {
+            "type": "array",
+            "minItems": 30,
+            "maxItems": 30,
+            "items": {"$ref": "#/components/schemas/Day"},
+        },
+    },
+    "additionalProperties": False,
+}
 ERROR = {
     "type": "object",
     "required": ["error"],
@@ -165,12 +198,30 @@ def document() -> dict[str, Any]:
                             "name": "public_id",
                             "in": "path",
                             "required": True,
-                            "schema": {"type": "string", "pattern": f"^{PUBLIC_ID_PATTERN}$"},
+                            "schema": {"type": "string", "pattern": PUBLIC_ID_PATTERN},
                         },
                         at,
                     ],
                     "responses": {
                         "200": _json("the table", {"$ref": "#/components/schemas/Table"}),
+                        **_errors(400, 404, 503),
+                    },
+                }
+            },
+            "/publics/{public_id}/days": {
+                "get": {
+                    "summary": "A public's last 30 local days, one row a day (today up to T)",
+                    "parameters": [
+                        {
+                            "name": "public_id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string", "pattern": PUBLIC_ID_PATTERN},
+                        },
+                        at,
+                    ],
+                    "responses": {
+                        "200": _json("the days", {"$ref": "#/components/schemas/Days"}),
                         **_errors(400, 404, 503),
                     },
                 }
@@ -265,6 +316,8 @@ def document() -> dict[str, Any]:
         "components": {
             "schemas": {
                 "Table": table_schema(),
+                "Days": DAYS,
+                "Day": DAY,
                 "Breach": BREACH,
                 "Segment": SEGMENT,
                 "Ranking": RANKING,

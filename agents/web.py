@@ -15,6 +15,7 @@ from agents.routing import ROUTED_HEADER, owner_of, partition_of
 from agents.table import StateTable
 from schemas.contract import LEVELS, PUBLIC_ID_PATTERN, REGION_RE, THEMES
 from schemas.validate import valid_public_id
+from streams.core.days import daily
 from streams.core.kpi import KPIS, Profiles
 from streams.core.timebase import HOUR_MS, LONGEST_WINDOW_HOURS, YEAR_MS, TimeError, now_ms, parse_instant
 from streams.pipeline import Pipeline
@@ -48,6 +49,24 @@ def public_table(pipeline: Pipeline, public_id: str, at_param: str | None, now_m
     if table is None:
         return 404, {"error": f"unknown public {public_id}: no event of it has been applied"}
     return 200, table
+
+
+def public_days(pipeline: Pipeline, public_id: str, at_param: str | None, now_ms: int) -> Answer:
+    """``GET /publics/{public_id}/days?at=T``: the public's last 30 local days, or why not."""
+    if not valid_public_id(public_id):
+        return 400, {"error": f"{public_id!r} is not a public_id (pattern {PUBLIC_ID_PATTERN})"}
+    at = instant(at_param, now_ms)
+    if isinstance(at, str):
+        return 400, {"error": at}
+    st = pipeline.current_state(public_id)
+    if st is None:
+        return 404, {"error": f"unknown public {public_id}: no event of it has been applied"}
+    return 200, {
+        "public_id": public_id,
+        "at": at,
+        "tz": getattr(st.calendar, "tz", None),
+        "days": daily(st, at),
+    }
 
 
 BREACH_FILTERS = ("kpi", "region", "level", "theme", "profile")
@@ -90,18 +109,30 @@ def register_views(
     changelog = table.changelog_topic.get_topic_name()
     here = str(app.conf.canonical_url).rstrip("/")
 
+    def owner_elsewhere(request: Any, public_id: str) -> str | None:
+        """The worker holding the public's partition when it is not this one. Any worker answers for
+        any public: one that does not hold it forwards the request there (once: a forwarded request is
+        answered where it lands)."""
+        if public_id in pipeline.held() or ROUTED_HEADER in request.headers or not valid_public_id(public_id):
+            return None
+        distribution = app.router.tables_metadata()
+        owner = owner_of(distribution, changelog, partition_of(public_id, partitions))
+        return owner if owner is not None and owner.rstrip("/") != here else None
+
     @app.page("/publics/{public_id}")
     async def get_public(web: Any, request: Any, public_id: str) -> Any:
-        # Any worker answers for any public: one that does not hold it forwards the request to the
-        # worker owning the public's partition (once: a forwarded request is answered where it lands).
-        if public_id not in pipeline.held() and ROUTED_HEADER not in request.headers:
-            owner = None
-            if valid_public_id(public_id):
-                distribution = app.router.tables_metadata()
-                owner = owner_of(distribution, changelog, partition_of(public_id, partitions))
-            if owner is not None and owner.rstrip("/") != here:
-                return await _forward(app, web, request, owner)
+        owner = owner_elsewhere(request, public_id)
+        if owner is not None:
+            return await _forward(app, web, request, owner)
         status, body = public_table(pipeline, public_id, request.query.get("at"), now_ms())
+        return web.json(body, status=status)
+
+    @app.page("/publics/{public_id}/days")
+    async def get_public_days(web: Any, request: Any, public_id: str) -> Any:
+        owner = owner_elsewhere(request, public_id)
+        if owner is not None:
+            return await _forward(app, web, request, owner)
+        status, body = public_days(pipeline, public_id, request.query.get("at"), now_ms())
         return web.json(body, status=status)
 
     @app.page("/breaches")

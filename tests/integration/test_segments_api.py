@@ -124,6 +124,13 @@ def test_segments_and_leaderboards_answer_as_the_published_schema_says(
     status, table = get_json(f"{api}/publics/vk:-402")
     assert status == 200
     check(document, "/publics/{public_id}", 200, table)
+    status, days = get_json(f"{api}/publics/vk:-402/days")
+    assert status == 200 and len(days["days"]) == 30 and days["tz"] == "Europe/Moscow"
+    assert sum(d["posts"] for d in days["days"]) == 4  # its four posts of the last hours
+    check(document, "/publics/{public_id}/days", 200, days)
+    status, missing = get_json(f"{api}/publics/vk:-999/days")
+    assert status == 404
+    check(document, "/publics/{public_id}/days", 404, missing)
     status, breaches = get_json(f"{api}/breaches")
     assert status == 200 and {b["public_id"] for b in breaches["breaches"]} == {"vk:-401", "vk:-404"}
     check(document, "/breaches", 200, breaches)
