@@ -161,6 +161,14 @@ SEGMENT_PARAMETERS = [
 ]
 
 
+PUBLIC_ID = {
+    "name": "public_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": PUBLIC_ID_PATTERN},
+}
+
+
 def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
@@ -194,12 +202,7 @@ def document() -> dict[str, Any]:
                 "get": {
                     "summary": "A public's table at T",
                     "parameters": [
-                        {
-                            "name": "public_id",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "string", "pattern": PUBLIC_ID_PATTERN},
-                        },
+                        PUBLIC_ID,
                         at,
                     ],
                     "responses": {
@@ -212,12 +215,7 @@ def document() -> dict[str, Any]:
                 "get": {
                     "summary": "A public's last 30 local days, one row a day (today up to T)",
                     "parameters": [
-                        {
-                            "name": "public_id",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "string", "pattern": PUBLIC_ID_PATTERN},
-                        },
+                        PUBLIC_ID,
                         at,
                     ],
                     "responses": {

@@ -38,29 +38,35 @@ def instant(at_param: str | None, now_ms: int) -> int | str:
     return at
 
 
-def public_table(pipeline: Pipeline, public_id: str, at_param: str | None, now_ms: int) -> Answer:
-    """``GET /publics/{public_id}?at=T``: the table of contract §2, or an error that says why."""
+def _public_at(public_id: str, at_param: str | None, now_ms: int) -> int | Answer:
+    """The instant a public's answer is asked for, or the 400 that says why it cannot be given."""
     if not valid_public_id(public_id):
         return 400, {"error": f"{public_id!r} is not a public_id (pattern {PUBLIC_ID_PATTERN})"}
     at = instant(at_param, now_ms)
-    if isinstance(at, str):
-        return 400, {"error": at}
+    return (400, {"error": at}) if isinstance(at, str) else at
+
+
+def _unknown(public_id: str) -> Answer:
+    return 404, {"error": f"unknown public {public_id}: no event of it has been applied"}
+
+
+def public_table(pipeline: Pipeline, public_id: str, at_param: str | None, now_ms: int) -> Answer:
+    """``GET /publics/{public_id}?at=T``: the table of contract §2, or an error that says why."""
+    at = _public_at(public_id, at_param, now_ms)
+    if not isinstance(at, int):
+        return at
     table = pipeline.current_table(public_id, at)
-    if table is None:
-        return 404, {"error": f"unknown public {public_id}: no event of it has been applied"}
-    return 200, table
+    return _unknown(public_id) if table is None else (200, table)
 
 
 def public_days(pipeline: Pipeline, public_id: str, at_param: str | None, now_ms: int) -> Answer:
     """``GET /publics/{public_id}/days?at=T``: the public's last 30 local days, or why not."""
-    if not valid_public_id(public_id):
-        return 400, {"error": f"{public_id!r} is not a public_id (pattern {PUBLIC_ID_PATTERN})"}
-    at = instant(at_param, now_ms)
-    if isinstance(at, str):
-        return 400, {"error": at}
+    at = _public_at(public_id, at_param, now_ms)
+    if not isinstance(at, int):
+        return at
     st = pipeline.current_state(public_id)
     if st is None:
-        return 404, {"error": f"unknown public {public_id}: no event of it has been applied"}
+        return _unknown(public_id)
     return 200, {
         "public_id": public_id,
         "at": at,
