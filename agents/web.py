@@ -125,21 +125,21 @@ def register_views(
         owner = owner_of(distribution, changelog, partition_of(public_id, partitions))
         return owner if owner is not None and owner.rstrip("/") != here else None
 
-    @app.page("/publics/{public_id}")
-    async def get_public(web: Any, request: Any, public_id: str) -> Any:
+    async def where_held(web: Any, request: Any, public_id: str, answer: Any) -> Any:
+        """``answer`` here when this worker holds the public, else from the worker that does."""
         owner = owner_elsewhere(request, public_id)
         if owner is not None:
             return await _forward(app, web, request, owner)
-        status, body = public_table(pipeline, public_id, request.query.get("at"), now_ms())
+        status, body = answer(pipeline, public_id, request.query.get("at"), now_ms())
         return web.json(body, status=status)
+
+    @app.page("/publics/{public_id}")
+    async def get_public(web: Any, request: Any, public_id: str) -> Any:
+        return await where_held(web, request, public_id, public_table)
 
     @app.page("/publics/{public_id}/days")
     async def get_public_days(web: Any, request: Any, public_id: str) -> Any:
-        owner = owner_elsewhere(request, public_id)
-        if owner is not None:
-            return await _forward(app, web, request, owner)
-        status, body = public_days(pipeline, public_id, request.query.get("at"), now_ms())
-        return web.json(body, status=status)
+        return await where_held(web, request, public_id, public_days)
 
     @app.page("/breaches")
     async def get_breaches(web: Any, request: Any) -> Any:

@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from itertools import product
 from typing import Any, Final
 
+from streams.core.breach_tally import segment_of
+
 #: The KPIs a segment is ranked by, and how to read each from a table (``None``: not ranked).
 RANKED: Final = ("er_day_7d", "response_wh_p90_s_7d", "posts_7d", "net_subscribers_7d", "overdue_wh")
-#: Where a public lacks a segment field (not in the registry).
-UNKNOWN: Final = "unknown"
 ANY: Final = "*"
 
 
@@ -31,8 +31,10 @@ def scores(table: dict[str, Any]) -> dict[str, float | None]:
 
 
 def place(table: dict[str, Any]) -> tuple[str, str, str]:
-    """The public's region, level and theme as the ranking keys name them."""
-    return (table["region"] or UNKNOWN, table["level"] or UNKNOWN, table["theme"] or UNKNOWN)
+    """The public's region, level and theme as the ranking keys name them (its segment as the
+    metrics label it, without the profile)."""
+    region, level, theme, _ = segment_of(table)
+    return region, level, theme
 
 
 def ranking_key(app_id: str, kpi: str, region: str = ANY, level: str = ANY, theme: str = ANY) -> str:

@@ -7,7 +7,7 @@ from streams.core.rankings import RANKED, keys_of, place, ranking_key, scores
 
 def table(**changes: object) -> dict:
     base = {
-        "region": "RU-NIZ", "level": "municipal", "theme": "culture", "er_day_7d": 0.8,
+        "region": "RU-NIZ", "level": "municipal", "theme": "culture", "profile": "default", "er_day_7d": 0.8,
         "response_wh_p90_s_7d": None, "posts_7d": 4, "joins_7d": 10, "leaves_7d": 13, "overdue_wh": 2,
     }  # fmt: skip
     return base | changes
