@@ -49,7 +49,14 @@ def table_schema() -> dict[str, Any]:
 
 DAY = {
     "type": "object",
-    "required": ["date", "posts", *(name for name, _ in COUNTER_FIELDS), "answered", "response_p90_s"],
+    "required": [
+        "date",
+        "posts",
+        *(name for name, _ in COUNTER_FIELDS),
+        "answered",
+        "response_p90_s",
+        "response_wh_p90_s",
+    ],
     "properties": {
         "date": {
             "type": "string",
@@ -60,6 +67,10 @@ DAY = {
         **{name: {"type": "integer"} for name, _ in COUNTER_FIELDS},
         "answered": {"type": "integer", "description": "citizen comments first answered that day"},
         "response_p90_s": {**NULLABLE_NUMBER, "description": "p90 of those answers' latency, seconds"},
+        "response_wh_p90_s": {
+            **NULLABLE_NUMBER,
+            "description": "p90 of the same latencies counted in working time (contract §4), seconds",
+        },
     },
     "additionalProperties": False,
 }
@@ -97,6 +108,15 @@ BREACH = {
         "region": NULLABLE_STRING,
         "level": NULLABLE_STRING,
         "theme": NULLABLE_STRING,
+    },
+}
+OPEN_BREACH = {
+    **BREACH,
+    "required": [*BREACH["required"], "since"],
+    "properties": {
+        **BREACH["properties"],
+        "at": {"type": "integer", "description": "when it was last judged, epoch ms"},
+        "since": {"type": "integer", "description": "when it opened, epoch ms"},
     },
 }
 SEGMENT = {
@@ -252,6 +272,32 @@ def document() -> dict[str, Any]:
                     },
                 }
             },
+            "/breaches/open": {
+                "get": {
+                    "summary": "The breaches open now (each public's last judgement), optionally filtered",
+                    "parameters": [
+                        _query("kpi", "one KPI", {"enum": list(KPIS)}),
+                        *SEGMENT_PARAMETERS,
+                        _query("profile", "a KPI profile's name", {"type": "string"}),
+                    ],
+                    "responses": {
+                        "200": _json(
+                            "the open breaches, by public_id then kpi",
+                            {
+                                "type": "object",
+                                "required": ["breaches"],
+                                "properties": {
+                                    "breaches": {
+                                        "type": "array",
+                                        "items": {"$ref": "#/components/schemas/OpenBreach"},
+                                    },
+                                },
+                            },
+                        ),
+                        **_errors(400, 503),
+                    },
+                }
+            },
             "/segments": {
                 "get": {
                     "summary": "Per segment: publics, in breach per KPI, the median of each ranked KPI",
@@ -317,6 +363,7 @@ def document() -> dict[str, Any]:
                 "Days": DAYS,
                 "Day": DAY,
                 "Breach": BREACH,
+                "OpenBreach": OPEN_BREACH,
                 "Segment": SEGMENT,
                 "Ranking": RANKING,
                 "Error": ERROR,

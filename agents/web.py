@@ -3,7 +3,10 @@ them (any worker answers for any public, forwarding to the one that holds it).""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 import faust
@@ -20,7 +23,17 @@ from streams.core.kpi import KPIS, Profiles
 from streams.core.timebase import HOUR_MS, LONGEST_WINDOW_HOURS, YEAR_MS, TimeError, now_ms, parse_instant
 from streams.pipeline import Pipeline
 
-Answer = tuple[int, dict[str, Any]]
+#: A status and a body: JSON (a dict) or a page (HTML text).
+Answer = tuple[int, dict[str, Any] | str]
+
+
+@dataclass(frozen=True)
+class Views:
+    """What other pages of the web port reuse: every worker's open breaches, and an answer given by
+    the worker holding a public (forwarded there when this one does not)."""
+
+    open_breaches: Callable[[Any, dict[str, str]], Awaitable[list[dict[str, Any]] | str]]
+    where_held: Callable[[Any, Any, str, Callable[[Pipeline, str, str | None, int], Answer]], Awaitable[Any]]
 
 
 def instant(at_param: str | None, now_ms: int) -> int | str:
@@ -97,6 +110,14 @@ def breach_query(query: Any, profiles: Profiles, now_ms: int) -> tuple[int, dict
     return at, filters
 
 
+def open_breach_query(query: Any, profiles: Profiles) -> dict[str, str] | str:
+    """``GET /breaches/open``'s filters, or why they cannot be used (no ``at``: they are as judged)."""
+    if "at" in query:
+        return "at: open breaches are those of the last judgement; ask GET /breaches?at=T for another time"
+    checked = breach_query(query, profiles, 0)
+    return checked if isinstance(checked, str) else checked[1]
+
+
 def matching(breaches: list[dict[str, Any]], filters: dict[str, str]) -> list[dict[str, Any]]:
     picked = [b for b in breaches if all(b[name] == value for name, value in filters.items())]
     return sorted(picked, key=lambda b: (b["public_id"], b["kpi"]))
@@ -110,8 +131,9 @@ def register_views(
     partitions: int,
     kpi: KpiLive,
     watcher: ProfilesWatcher | None,
-) -> None:
-    """``GET /publics/{public_id}?at=T``, ``GET /breaches`` and ``GET /health`` on the worker's web port."""
+) -> Views:
+    """``GET /publics/{public_id}?at=T``, its days, ``GET /breaches``, ``GET /breaches/open`` and
+    ``GET /health`` on the worker's web port; returns what the curators' page builds on."""
     changelog = table.changelog_topic.get_topic_name()
     here = str(app.conf.canonical_url).rstrip("/")
 
@@ -131,6 +153,8 @@ def register_views(
         if owner is not None:
             return await _forward(app, web, request, owner)
         status, body = answer(pipeline, public_id, request.query.get("at"), now_ms())
+        if isinstance(body, str):
+            return web.html(body, status=status)
         return web.json(body, status=status)
 
     @app.page("/publics/{public_id}")
@@ -141,6 +165,25 @@ def register_views(
     async def get_public_days(web: Any, request: Any, public_id: str) -> Any:
         return await where_held(web, request, public_id, public_days)
 
+    async def everywhere(
+        request: Any, local: list[dict[str, Any]], path_qs: str
+    ) -> list[dict[str, Any]] | str:
+        """``local`` and, unless this request was routed here, every other worker's answer to
+        ``path_qs`` (a list under ``breaches``); a str says why not all of them answered."""
+        if ROUTED_HEADER in request.headers:
+            return local
+        distribution = app.router.tables_metadata()
+        owners = {owner_of(distribution, changelog, p) for p in range(partitions)}
+        if None in owners:
+            return "partitions are being reassigned between workers; retry in a few seconds"
+        found = list(local)
+        for owner in sorted(o.rstrip("/") for o in owners if o is not None and o.rstrip("/") != here):
+            status, body = await _ask(app, owner, path_qs)
+            if status != 200:
+                return str(body.get("error", body))
+            found += body["breaches"]
+        return found
+
     @app.page("/breaches")
     async def get_breaches(web: Any, request: Any) -> Any:
         # Every worker judges the publics of its partitions; the one asked gathers them all.
@@ -148,19 +191,26 @@ def register_views(
         if isinstance(checked, str):
             return web.json({"error": checked}, status=400)
         at, filters = checked
-        found = await kpi.breaches_at(at)
-        if ROUTED_HEADER not in request.headers:
-            distribution = app.router.tables_metadata()
-            owners = {owner_of(distribution, changelog, p) for p in range(partitions)}
-            if None in owners:
-                body = {"error": "partitions are being reassigned between workers; retry in a few seconds"}
-                return web.json(body, status=503)
-            for owner in sorted(o.rstrip("/") for o in owners if o is not None and o.rstrip("/") != here):
-                status, body = await _ask(app, owner, f"/breaches?at={at}")
-                if status != 200:
-                    return web.json(body, status=503)
-                found += body["breaches"]
+        found = await everywhere(request, await kpi.breaches_at(at), f"/breaches?at={at}")
+        if isinstance(found, str):
+            return web.json({"error": found}, status=503)
         return web.json({"at": at, "breaches": matching(found, filters)})
+
+    @app.page("/breaches/open")
+    async def get_open_breaches(web: Any, request: Any) -> Any:
+        checked = open_breach_query(request.query, pipeline.engine.profiles)
+        if isinstance(checked, str):
+            return web.json({"error": checked}, status=400)
+        found = await open_breaches(request, checked)
+        if isinstance(found, str):
+            return web.json({"error": found}, status=503)
+        return web.json({"breaches": found})
+
+    async def open_breaches(request: Any, filters: dict[str, str]) -> list[dict[str, Any]] | str:
+        """The open breaches every worker holds (its last judgement of its publics), filtered."""
+        local = [b for held in kpi.tally.breaching.values() for b in held]
+        found = await everywhere(request, matching(local, filters), f"/breaches/open?{urlencode(filters)}")
+        return found if isinstance(found, str) else matching(found, filters)
 
     @app.page("/health")
     async def health(web: Any, request: Any) -> Any:
@@ -184,6 +234,8 @@ def register_views(
         }
         return web.json(body, status=200 if ready else 503)
 
+    return Views(open_breaches, where_held)
+
 
 async def _ask(app: faust.App, owner: str, path_qs: str) -> tuple[int, Any]:
     """Another worker's local answer (JSON) to ``path_qs``."""
@@ -203,7 +255,8 @@ async def _forward(app: faust.App, web: Any, request: Any, owner: str) -> Any:
         async with app.http_client.get(
             url, headers={ROUTED_HEADER: "1"}, timeout=aiohttp.ClientTimeout(total=10)
         ) as response:
-            return web.bytes(await response.read(), content_type="application/json", status=response.status)
+            content_type = response.content_type or "application/json"
+            return web.bytes(await response.read(), content_type=content_type, status=response.status)
     except (aiohttp.ClientError, TimeoutError) as exc:
         body = {"error": f"the worker holding this public ({owner}) did not answer: {exc!r}; retry shortly"}
         return web.json(body, status=503)

@@ -15,6 +15,7 @@ from agents.delivery import DeliveryGuard, never_commit_unprocessed
 from agents.highwater import register_tansu_transport
 from agents.kpi import KpiLive, ProfilesWatcher
 from agents.metrics import Sources, WorkerMetrics
+from agents.page import views as page
 from agents.registry_feed import RegistryFeed
 from agents.shutdown import BoundedStopWorker
 from agents.table import StateTable, TableStore, owned_publics
@@ -171,6 +172,7 @@ def build_worker(
     if watcher is not None:
         metrics.sources.profiles_error = lambda: watcher.error
     agents_metrics.register(app, metrics, settings.topics.events, table, pipeline)
-    register_views(app, table, pipeline, feed, settings.partitions, live, watcher)
+    views = register_views(app, table, pipeline, feed, settings.partitions, live, watcher)
     segments.register(app, redis_client, settings.app_id)
+    page.register(app, views, pipeline, live, redis_client, settings.app_id)
     return Worker(settings, app, table, pipeline, guard, feed, agent, tables, live, watcher, metrics)

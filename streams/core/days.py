@@ -36,7 +36,8 @@ def day_hours(at: int, zone: ZoneInfo | Any, days: int = DAYS) -> list[tuple[str
 
 
 def daily(st: PublicState, at: int, days: int = DAYS) -> list[dict[str, Any]]:
-    """One row per local day: ``date``, ``posts``, the §2 counters, ``answered`` and ``response_p90_s``."""
+    """One row per local day: ``date``, ``posts``, the §2 counters, ``answered``, ``response_p90_s``
+    and ``response_wh_p90_s`` (the same answers' p90 in working time, §4)."""
     zone = getattr(st.calendar, "zone", None) or UTC
     bounds = day_hours(at, zone, days)
     firsts = [first for _, first, _ in bounds]
@@ -60,17 +61,25 @@ def daily(st: PublicState, at: int, days: int = DAYS) -> list[dict[str, Any]]:
         i = None if newest is None else day_of(newest)
         if i is not None:
             rows[i]["posts"] += 1
-    exact: list[list[int]] = [[] for _ in bounds]
-    sketched: list[list[Any]] = [[] for _ in bounds]
-    for hour, values in st.latencies.items():
-        i = day_of(hour)
-        if i is not None:
-            exact[i].extend(values)
-    for hour, sketch in st.sketches.items():
-        i = day_of(hour)
-        if i is not None:
-            sketched[i].append(sketch)
-    for i, row in enumerate(rows):
-        answered, _, p90 = _latency_stats(exact[i], sketched[i])
-        row["answered"], row["response_p90_s"] = answered, p90
+    wall = _per_day(st.latencies, st.sketches, day_of, len(bounds))
+    working = _per_day(st.wh_latencies, st.wh_sketches, day_of, len(bounds))
+    for row, (exact, sketched), (wh_exact, wh_sketched) in zip(rows, wall, working, strict=True):
+        row["answered"], _, row["response_p90_s"] = _latency_stats(exact, sketched)
+        row["response_wh_p90_s"] = _latency_stats(wh_exact, wh_sketched)[2]
     return rows
+
+
+def _per_day(
+    latencies: dict[int, list[int]], sketches: dict[int, Any], day_of: Any, days: int
+) -> list[tuple[list[int], list[Any]]]:
+    """Each day's latencies (exact and sketched) from their hourly maps."""
+    out: list[tuple[list[int], list[Any]]] = [([], []) for _ in range(days)]
+    for hour, values in latencies.items():
+        i = day_of(hour)
+        if i is not None:
+            out[i][0].extend(values)
+    for hour, sketch in sketches.items():
+        i = day_of(hour)
+        if i is not None:
+            out[i][1].append(sketch)
+    return out

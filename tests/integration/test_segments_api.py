@@ -134,3 +134,10 @@ def test_segments_and_leaderboards_answer_as_the_published_schema_says(
     status, breaches = get_json(f"{api}/breaches")
     assert status == 200 and {b["public_id"] for b in breaches["breaches"]} == {"vk:-401", "vk:-404"}
     check(document, "/breaches", 200, breaches)
+    status, opened = get_json(f"{api}/breaches/open?region=RU-NIZ")
+    assert status == 200 and {b["public_id"] for b in opened["breaches"]} == {"vk:-401", "vk:-404"}
+    assert all(b["since"] <= b["at"] for b in opened["breaches"])
+    check(document, "/breaches/open", 200, opened)
+    status, error = get_json(f"{api}/breaches/open?at=0")
+    assert status == 400 and error["error"].startswith("at: open breaches are those of the last judgement")
+    check(document, "/breaches/open", 400, error)

@@ -58,3 +58,24 @@ def test_events_fall_on_the_local_day_of_the_public() -> None:
     assert list(moscow)[-1] == "2026-11-05" and list(kamchatka)[-1] == "2026-11-06"
     empty = moscow["2026-11-01"]
     assert empty["posts"] == 0 and empty["answered"] == 0 and empty["response_p90_s"] is None
+
+
+def test_a_days_replies_are_also_timed_in_working_hours() -> None:
+    # Monday 2026-11-02, Moscow (UTC+3): a comment at 17:00 answered on Tuesday at 10:00 is 17 hours
+    # on the clock and 2 working hours (17:00-18:00 and 09:00-10:00 of the 09:00-18:00 workday).
+    monday_17 = BASE + 24 * HOUR + 14 * HOUR
+    events = [
+        published(monday_17 - HOUR, "p1", public_id="vk:-5"),
+        citizen(monday_17, "c1", post="p1", public_id="vk:-5"),
+        official(monday_17 + 17 * HOUR, "o1", reply_to="c1", post="p1", public_id="vk:-5"),
+    ]
+    engine = engine_for(None)
+    engine.apply_all("vk:-5", events)
+    st = engine.get("vk:-5")
+    assert st is not None
+    rows = {row["date"]: row for row in daily(st, monday_17 + 24 * HOUR)}
+    tuesday = rows["2026-11-03"]  # a reply counts on the day it was given
+    assert tuesday["answered"] == 1
+    assert tuesday["response_p90_s"] == 17 * 3600
+    assert tuesday["response_wh_p90_s"] == 2 * 3600
+    assert rows["2026-11-02"]["answered"] == 0 and rows["2026-11-02"]["response_wh_p90_s"] is None

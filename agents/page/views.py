@@ -1,0 +1,152 @@
+"""The curators' page on the worker's web port: ``/`` (breaching publics and the leaderboard of the
+chosen segment) and ``/card/{public_id}`` (one public's KPIs and its 30 days).
+
+I/O only: the open breaches every worker holds, the leaderboards and segment counts in Redis, and
+the public's table and days where it is held; ``agents.page.model`` decides what to show and
+``agents.page.render`` writes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Final
+
+from agents.kpi import KpiLive
+from agents.page import model, render
+from agents.segments import Filters, RankingQuery, decode_cursor, ranking
+from agents.web import Answer, Views, instant
+from schemas.contract import LEVELS, REGION_RE, THEMES
+from schemas.validate import valid_public_id
+from streams.core.breaches import breaches
+from streams.core.days import daily
+from streams.core.rankings import RANKED
+from streams.pipeline import Pipeline
+from streams.serving import segment_counts
+
+#: Publics of the breaching list per page, and leaderboard rows.
+SHOWN: Final = 50
+LEADERS: Final = 20
+PAGE_PARAMETERS: Final = ("region", "level", "theme", "kpi", "offset", "cursor")
+
+
+def chosen_of(query: Any) -> tuple[render.Chosen, int, int] | str:
+    """The page's parameters (segment, leaderboard KPI, list offset, leaderboard offset), or what is
+    wrong with them, in Russian."""
+    for name in query:
+        if name not in PAGE_PARAMETERS:
+            return f"Неизвестный параметр «{name}»: ссылка устарела или набрана с ошибкой."
+    region, level, theme = (query.get(name) or None for name in ("region", "level", "theme"))
+    if region is not None and not REGION_RE.fullmatch(region):
+        return f"Регион «{region}» — не код ISO 3166-2 (например, RU-NIZ); выберите регион из списка."
+    if level is not None and level not in LEVELS:
+        return f"Уровень «{level}» неизвестен; выберите уровень из списка."
+    if theme is not None and theme not in THEMES:
+        return f"Тема «{theme}» неизвестна; выберите тему из списка."
+    kpi = query.get("kpi") or "er_day_7d"
+    if kpi not in RANKED:
+        return f"Показатель «{kpi}» не ранжируется; выберите вкладку рейтинга."
+    raw_offset = query.get("offset") or "0"
+    if not raw_offset.isdigit():
+        return f"Смещение списка «{raw_offset}» — не число; откройте страницу заново."
+    cursor = 0
+    if query.get("cursor"):
+        decoded = decode_cursor(query["cursor"])
+        if decoded is None:
+            return "Ссылка на следующую страницу рейтинга испорчена; откройте рейтинг заново."
+        cursor = decoded
+    return render.Chosen(region, level, theme, kpi), int(raw_offset), cursor
+
+
+def card_answer(kpi: KpiLive, pipeline: Pipeline, public_id: str, at_param: str | None, now: int) -> Answer:
+    """``/card/{public_id}`` where the public is held: its card, or a page that says why not."""
+    if not valid_public_id(public_id):
+        return 400, render.problem_page("Нет такого паблика", f"«{public_id}» — не идентификатор паблика.")
+    at = instant(at_param, now)
+    if isinstance(at, str):
+        return 400, render.problem_page("Неверное время", at)
+    engine = pipeline.engine
+    info = engine.registry.get(public_id)
+    st = pipeline.current_state(public_id)
+    if st is None and info is None:
+        message = f"О паблике {public_id} нет ни записи в реестре, ни событий."
+        return 404, render.problem_page("Паблик не найден", message)
+    table = kpi.table_now(public_id, at)
+    profile = engine.profile_of(public_id)
+    days = daily(st if st is not None else engine.empty(public_id), at)
+    breached = {b["kpi"] for b in breaches(table, profile)}
+    return 200, render.card(model.card(table, days, profile, breached, info))
+
+
+def register(app: Any, views: Views, pipeline: Pipeline, kpi: KpiLive, client: Any, app_id: str) -> None:
+    """``GET /`` and ``GET /card/{public_id}``."""
+
+    @app.page("/")
+    async def get_overview(web: Any, request: Any) -> Any:
+        checked = chosen_of(request.query)
+        if isinstance(checked, str):
+            return web.html(render.problem_page("Неверная ссылка", checked), status=400)
+        chosen, offset, cursor = checked
+        filters = {name: value for name in ("region", "level", "theme") if (value := getattr(chosen, name))}
+        found, board, counted = await asyncio.gather(
+            views.open_breaches(request, filters),
+            _leaderboard(client, app_id, chosen, cursor),
+            _segments(client, app_id),
+        )
+        notices = []
+        if isinstance(found, str):
+            notices.append(f"Не все воркеры ответили, список нарушений неполон: {found}")
+            found = []
+        if isinstance(board, str):
+            notices.append(board)
+            board = {"items": [], "total": 0, "next_cursor": None, "kpi": chosen.kpi}
+        if isinstance(counted, str):
+            notices.append(counted)
+            counted = []
+        lookup = pipeline.engine.registry.get
+        wanted = Filters(chosen.region, chosen.level, chosen.theme)
+        publics = sum(s["publics"] for s in counted if wanted.admits(s["region"], s["level"], s["theme"]))
+        regions = sorted({s["region"] for s in counted if REGION_RE.fullmatch(s["region"])})
+        html = render.overview(
+            chosen,
+            regions,
+            publics,
+            model.breaching(found, lookup, pipeline.engine.profiles),
+            model.leaders(board, lookup),
+            board["total"],
+            board["next_cursor"],
+            offset=offset,
+            shown=SHOWN,
+            notice=" ".join(notices) or None,
+        )
+        return web.html(html)
+
+    @app.page("/card/{public_id}")
+    async def get_card(web: Any, request: Any, public_id: str) -> Any:
+        def answer(pipeline: Pipeline, public_id: str, at_param: str | None, now: int) -> Answer:
+            return card_answer(kpi, pipeline, public_id, at_param, now)
+
+        return await views.where_held(web, request, public_id, answer)
+
+
+async def _leaderboard(client: Any, app_id: str, chosen: render.Chosen, offset: int) -> dict[str, Any] | str:
+    if client is None:
+        return "Рейтинги недоступны: воркер запущен без Redis (--redis)."
+    order = model.RANKINGS[chosen.kpi][1]
+    q = RankingQuery(chosen.kpi, Filters(chosen.region, chosen.level, chosen.theme), order, LEADERS, offset)
+    try:
+        return await ranking(client, app_id, q)
+    except Exception as exc:  # Redis down: the page still shows the breaches
+        return f"Рейтинги временно недоступны (Redis не ответил: {exc!r}); обновите страницу позже."
+
+
+async def _segments(client: Any, app_id: str) -> list[dict[str, Any]] | str:
+    if client is None:
+        return []
+    try:
+        counts = await segment_counts(client, app_id)
+    except Exception as exc:
+        return f"Счётчики сегментов временно недоступны (Redis не ответил: {exc!r})."
+    return [
+        {"region": region, "level": level, "theme": theme, "publics": body["publics"]}
+        for (region, level, theme, _profile), body in counts.items()
+    ]
