@@ -8,8 +8,9 @@ STAMP := $(VENV)/.installed
 .PHONY: run test lint tools bench bench-live clean
 
 #: Debian packages the deploy tests and `gospulse up` run for real (promtool, amtool, Prometheus,
-#: Alertmanager; docker-compose to resolve the compose file, no daemon needed).
-TOOLS := prometheus prometheus-alertmanager docker-compose
+#: Alertmanager; docker-compose to resolve the compose file, no daemon needed; chromium and its
+#: driver for the curators' page, with a font that has Cyrillic).
+TOOLS := prometheus prometheus-alertmanager docker-compose chromium chromium-driver fonts-dejavu-core
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,10 +31,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-## tools: install Debian's Prometheus, Alertmanager and docker-compose when missing (as root or with sudo; else say how)
+## tools: install Debian's Prometheus, Alertmanager, docker-compose and Chromium when missing (as root or with sudo; else say how)
 tools:
 	@if command -v promtool >/dev/null && command -v amtool >/dev/null && command -v prometheus-alertmanager >/dev/null \
-		&& command -v docker-compose >/dev/null; then \
+		&& command -v docker-compose >/dev/null && command -v chromium >/dev/null && command -v chromedriver >/dev/null \
+		&& [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then \
 		:; \
 	elif [ "$$(id -u)" = 0 ] || sudo -n true 2>/dev/null; then \
 		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
@@ -41,8 +43,8 @@ tools:
 		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(TOOLS) >/dev/null \
 		|| { $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(TOOLS) >/dev/null; }; \
 	else \
-		echo "note: promtool/amtool/prometheus-alertmanager/docker-compose missing and no root: sudo apt-get install $(TOOLS)"; \
-		echo "      (the alerting tests skip without them, and fail under CI=true)"; \
+		echo "note: some of $(TOOLS) are missing and there is no root: sudo apt-get install $(TOOLS)"; \
+		echo "      (the alerting and browser tests skip without them, and fail under CI=true)"; \
 	fi
 
 ## bench: the replay benchmark (see bench/README.md)

@@ -1,5 +1,6 @@
-"""The tools the deploy tests run for real (Debian's ``prometheus``, ``prometheus-alertmanager`` and
-``docker-compose``; ``make test`` installs them where it may).
+"""The tools the deploy and browser tests run for real (Debian's ``prometheus``,
+``prometheus-alertmanager``, ``docker-compose``, ``chromium`` and ``chromium-driver``; ``make test``
+installs them where it may).
 
 Missing, they fail the test under CI (a real-service test is never skipped there) and skip it
 elsewhere with the command that installs them.
@@ -14,7 +15,7 @@ import pytest
 
 INSTALL = (
     "apt-get install --no-install-recommends prometheus prometheus-alertmanager docker-compose "
-    "(or: make tools)"
+    "chromium chromium-driver fonts-dejavu-core (or: make tools)"
 )
 
 

@@ -24,11 +24,13 @@ def bars(
     color: str = PLAIN,
     limit: float | None = None,
 ) -> str:
-    """One bar per value (``None``: no bar), negatives below a zero line in red; ``limit`` draws the
-    norm as a dashed line. ``labels`` are the bars' titles, one per value."""
+    """One bar per value (``None``: no bar) on a zero line, negatives below it in red; ``limit``
+    draws the norm as a dashed line. ``labels`` are the bars' titles, one per value."""
     known = [v for v in values if v is not None]
     top = max([0.0, *known, *([limit] if limit is not None else [])])
     bottom = min([0.0, *known])
+    if top == bottom == 0:
+        top = 1.0  # all zero: the bars sit on the floor
     height = (top - bottom) or 1.0
     step = WIDTH / max(len(values), 1)
     zero = HEIGHT * top / height
@@ -44,15 +46,16 @@ def bars(
         if value is None:
             continue
         top_y, low_y = sorted((y(value), zero))
+        if low_y - top_y < 0.5:  # a zero still shows, as a sliver on its side of the line
+            top_y, low_y = (zero - 0.5, zero) if value >= 0 else (zero, zero + 0.5)
         fill = BAD if value < 0 else color
         parts.append(
             f'<rect x="{i * step + step * 0.15:.1f}" y="{top_y:.1f}" width="{step * 0.7:.1f}" '
-            f'height="{max(low_y - top_y, 0.5):.1f}" fill="{fill}"><title>{escape(title)}</title></rect>'
+            f'height="{low_y - top_y:.1f}" fill="{fill}"><title>{escape(title)}</title></rect>'
         )
-    if bottom < 0:
-        parts.append(
-            f'<line x1="0" x2="{WIDTH}" y1="{zero:.1f}" y2="{zero:.1f}" stroke="#888" stroke-width="0.5"/>'
-        )
+    parts.append(
+        f'<line x1="0" x2="{WIDTH}" y1="{zero:.1f}" y2="{zero:.1f}" stroke="#999" stroke-width="0.5"/>'
+    )
     if limit is not None:
         parts.append(
             f'<line class="norm" x1="0" x2="{WIDTH}" y1="{y(limit):.1f}" y2="{y(limit):.1f}" '

@@ -186,6 +186,8 @@ class Card:
     kpis: tuple[KpiRow, ...]
     charts: tuple[Chart, ...]
     link: str | None
+    #: «30 октября — 28 ноября»: the days the charts cover.
+    period: str
 
 
 def platform_link(public_id: str) -> str | None:
@@ -306,4 +308,5 @@ def card(
         kpi_rows(table, profile, breached),
         charts(days, profile),
         platform_link(public_id),
+        f"{_date(days[0]['date'])} — {_date(days[-1]['date'])}" if days else "",
     )

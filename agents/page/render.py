@@ -54,6 +54,12 @@ td.num,th.num{text-align:right;white-space:nowrap}
 .charts figcaption{font-size:.9em;margin-bottom:4px}
 svg.chart{width:100%;height:64px;background:#f7f9fb;border-radius:4px;display:block}
 .more{margin-top:8px}
+@media (max-width:600px){
+table.kpis thead{display:none}
+table.kpis tr{display:grid;grid-template-columns:1fr auto;border-bottom:1px solid #eceef1;padding:6px 0}
+table.kpis td{border:0;padding:1px 4px}
+table.kpis td.norm{color:#666;font-size:.88em}
+}
 """
 
 LEVEL_CHOICES: Final = tuple((level, words.LEVELS_RU[level]) for level in LEVELS)
@@ -228,7 +234,9 @@ def card(c: Card) -> str:
         f'<section id="kpis"><h2>KPI на {escape(c.at)}</h2><table class="kpis"><thead><tr><th>Показатель</th>'
         f'<th class="num">Сейчас</th><th>Норма</th><th></th></tr></thead>'
         f"<tbody>{rows}</tbody></table></section>"
-        f'<section id="days"><h2>Последние 30 дней</h2><div class="charts">{figures}</div></section>'
+        f'<section id="days"><h2>Последние 30 дней</h2><p class="muted">{escape(c.period)}, по дням; '
+        "наведите на столбец или коснитесь его, чтобы увидеть число.</p>"
+        f'<div class="charts">{figures}</div></section>'
         '<p><a href="/">← ко всем пабликам</a></p>'
     )
     return page(c.name, body)

@@ -20,6 +20,9 @@ def test_losses_hang_below_a_zero_line_in_red() -> None:
     rects = re.findall(r"<rect [^>]*>", svg)
     assert BAD not in rects[0] and BAD in rects[1]
     assert "<line" in svg  # the zero line
+    floor = bars([0, 0], ["a", "b"], "Подписчики")
+    ys = {float(y) + float(h) for y, h in re.findall(r'y="([\d.]+)" width="[\d.]+" height="([\d.]+)"', floor)}
+    assert ys == {64.0}  # all zero: the bars sit on the floor, not under the top edge
 
 
 def test_the_norm_is_drawn_and_text_is_escaped() -> None:
