@@ -73,11 +73,17 @@ def quick_rules(rules: dict[str, Any], audience: str, for_: str, keep_firing_for
 
 
 def prometheus_config(
-    targets: Sequence[str], alertmanager: str, rules_file: Path, interval_s: float
+    targets: Sequence[str],
+    alertmanager: str,
+    rules_file: Path,
+    interval_s: float,
+    page_url: str | None = None,
 ) -> dict[str, Any]:
     """The project's ``prometheus.yml`` pointed at local ``targets`` and Alertmanager, scraping and
-    evaluating every ``interval_s``."""
+    evaluating every ``interval_s``; alerts link to the curators' page at ``page_url`` (default: the
+    first target's)."""
     config = _yaml().safe_load(PROMETHEUS_CONFIG.read_text())
+    config["global"]["external_labels"]["curators_page"] = page_url or f"http://{targets[0]}"
     config["global"]["scrape_interval"] = config["global"]["evaluation_interval"] = f"{interval_s:g}s"
     config["rule_files"] = [str(rules_file)]
     config["alerting"]["alertmanagers"] = [{"static_configs": [{"targets": [alertmanager]}]}]

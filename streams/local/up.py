@@ -159,6 +159,7 @@ class Stack:
         self.say(
             f"API     http://127.0.0.1:{o.web_port}/publics/{sample}  (any public_id; ?at=T for the past)"
         )
+        self.say(f"page    http://127.0.0.1:{o.web_port}/  (the curators' page, in Russian)")
         self.say(f"breaches http://127.0.0.1:{o.web_port}/breaches  (?kpi=silence&level=municipal…)")
         self.say(f"health  http://127.0.0.1:{o.web_port}/health")
         self.say(f"tables  redis-cli -u {self.redis_url} HGETALL {tables_key(APP_ID)}")

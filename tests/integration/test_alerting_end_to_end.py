@@ -143,6 +143,12 @@ def test_a_breach_reaches_the_curators_as_one_digest_per_segment_and_resolves(
         assert description.startswith("vk:-301 (RU-NIZ, municipal, culture, профиль default): ")
         assert "публикаций за 7 дней — 0 при норме не менее 2" in description
         assert alerts[0]["annotations"]["runbook_url"] == "docs/runbook.md#gospulsepublicnotposting"
+        # the alert links to the public's card on the curators' page, and the link opens it
+        card_url = alerts[0]["annotations"]["page_url"]
+        assert card_url == f"{api}/card/vk:-301"
+        with urllib.request.urlopen(card_url, timeout=10) as response:
+            assert response.status == 200 and "text/html" in response.headers["Content-Type"]
+            assert 'data-kpi="posting"' in response.read().decode()
         # the other segment is another digest; the public in line is in none
         sport = [b for _, b in receiver.hooks("curators-ru-niz") if b["groupLabels"].get("theme") == "sport"]
         assert sport and {a["labels"]["public_id"] for a in sport[-1]["alerts"]} == {"vk:-304"}
@@ -154,6 +160,7 @@ def test_a_breach_reaches_the_curators_as_one_digest_per_segment_and_resolves(
         # the Telegram message is the Russian template, rendered by Alertmanager
         texts = [t["text"] for t in receiver.telegrams("curators-ru-niz") if isinstance(t, dict)]
         assert any("RU-NIZ · муниципальный уровень · culture: нарушений — 2" in t for t in texts), texts
+        assert any(f'<a href="{card_url}">карточка</a>' in t for t in texts), texts
 
         # pushed back into line, the segment's digest resolves
         posts = [
