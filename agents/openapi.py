@@ -274,19 +274,31 @@ def document() -> dict[str, Any]:
             },
             "/breaches/open": {
                 "get": {
-                    "summary": "The breaches open now (each public's last judgement), optionally filtered",
+                    "summary": "The breaches open now (each public's last judgement), optionally filtered, "
+                    "the worst publics first",
                     "parameters": [
                         _query("kpi", "one KPI", {"enum": list(KPIS)}),
                         *SEGMENT_PARAMETERS,
                         _query("profile", "a KPI profile's name", {"type": "string"}),
+                        _query(
+                            "limit",
+                            "list the breaches of this many publics only, the worst",
+                            {"type": "integer", "minimum": 1, "maximum": 1000},
+                        ),
                     ],
                     "responses": {
                         "200": _json(
-                            "the open breaches, by public_id then kpi",
+                            "the publics in breach, most breaches first, then the longest-standing, "
+                            "then by public_id; each public's breaches by kpi",
                             {
                                 "type": "object",
-                                "required": ["breaches"],
+                                "required": ["publics", "breaches"],
                                 "properties": {
+                                    "publics": {
+                                        "type": "integer",
+                                        "minimum": 0,
+                                        "description": "publics with an open breach, listed or not",
+                                    },
                                     "breaches": {
                                         "type": "array",
                                         "items": {"$ref": "#/components/schemas/OpenBreach"},

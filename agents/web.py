@@ -3,7 +3,8 @@ them (any worker answers for any public, forwarding to the one that holds it).""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import heapq
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -32,7 +33,9 @@ class Views:
     """What other pages of the web port reuse: every worker's open breaches, and an answer given by
     the worker holding a public (forwarded there when this one does not)."""
 
-    open_breaches: Callable[[Any, dict[str, str]], Awaitable[list[dict[str, Any]] | str]]
+    open_breaches: Callable[
+        [Any, dict[str, str], int | None], Awaitable[tuple[int, list[dict[str, Any]]] | str]
+    ]
     where_held: Callable[[Any, Any, str, Callable[[Pipeline, str, str | None, int], Answer]], Awaitable[Any]]
 
 
@@ -110,15 +113,44 @@ def breach_query(query: Any, profiles: Profiles, now_ms: int) -> tuple[int, dict
     return at, filters
 
 
-def open_breach_query(query: Any, profiles: Profiles) -> dict[str, str] | str:
-    """``GET /breaches/open``'s filters, or why they cannot be used (no ``at``: they are as judged)."""
+#: Most publics one ``GET /breaches/open`` lists.
+MAX_OPEN_LIMIT = 1000
+
+
+def open_breach_query(query: Any, profiles: Profiles) -> tuple[dict[str, str], int | None] | str:
+    """``GET /breaches/open``'s filters and ``limit``, or why they cannot be used (no ``at``: open
+    breaches are as last judged)."""
     if "at" in query:
         return "at: open breaches are those of the last judgement; ask GET /breaches?at=T for another time"
-    checked = breach_query(query, profiles, 0)
-    return checked if isinstance(checked, str) else checked[1]
+    limit = None
+    raw = query.get("limit")
+    if raw is not None:
+        if not raw.isdigit() or not 1 <= int(raw) <= MAX_OPEN_LIMIT:
+            return f"limit: {raw!r} is not a whole number from 1 to {MAX_OPEN_LIMIT}"
+        limit = int(raw)
+    checked = breach_query({k: v for k, v in query.items() if k != "limit"}, profiles, 0)
+    return checked if isinstance(checked, str) else (checked[1], limit)
 
 
-def matching(breaches: list[dict[str, Any]], filters: dict[str, str]) -> list[dict[str, Any]]:
+def worst_first(breaches: Iterable[dict[str, Any]], limit: int | None) -> tuple[int, list[dict[str, Any]]]:
+    """How many publics ``breaches`` name, and the breaches of the ``limit`` worst of them (all
+    without a limit): most breaches first, then the longest-standing, then by ``public_id``; each
+    public's breaches by ``kpi``."""
+    by_public: dict[str, list[dict[str, Any]]] = {}
+    for b in breaches:
+        by_public.setdefault(b["public_id"], []).append(b)
+
+    def badness(public_id: str) -> tuple[int, int, str]:
+        held = by_public[public_id]
+        return -len(held), min(b.get("since", b["at"]) for b in held), public_id
+
+    order = (
+        sorted(by_public, key=badness) if limit is None else heapq.nsmallest(limit, by_public, key=badness)
+    )
+    return len(by_public), [b for p in order for b in sorted(by_public[p], key=lambda b: b["kpi"])]
+
+
+def matching(breaches: Iterable[dict[str, Any]], filters: dict[str, str]) -> list[dict[str, Any]]:
     picked = [b for b in breaches if all(b[name] == value for name, value in filters.items())]
     return sorted(picked, key=lambda b: (b["public_id"], b["kpi"]))
 
@@ -165,24 +197,22 @@ def register_views(
     async def get_public_days(web: Any, request: Any, public_id: str) -> Any:
         return await where_held(web, request, public_id, public_days)
 
-    async def everywhere(
-        request: Any, local: list[dict[str, Any]], path_qs: str
-    ) -> list[dict[str, Any]] | str:
-        """``local`` and, unless this request was routed here, every other worker's answer to
-        ``path_qs`` (a list under ``breaches``); a str says why not all of them answered."""
+    async def others(request: Any, path_qs: str) -> list[dict[str, Any]] | str:
+        """Every other worker's answer to ``path_qs`` (none when this request was routed here: the
+        worker asked gathers, once); a str says why not all of them answered."""
         if ROUTED_HEADER in request.headers:
-            return local
+            return []
         distribution = app.router.tables_metadata()
         owners = {owner_of(distribution, changelog, p) for p in range(partitions)}
         if None in owners:
             return "partitions are being reassigned between workers; retry in a few seconds"
-        found = list(local)
+        bodies = []
         for owner in sorted(o.rstrip("/") for o in owners if o is not None and o.rstrip("/") != here):
             status, body = await _ask(app, owner, path_qs)
             if status != 200:
                 return str(body.get("error", body))
-            found += body["breaches"]
-        return found
+            bodies.append(body)
+        return bodies
 
     @app.page("/breaches")
     async def get_breaches(web: Any, request: Any) -> Any:
@@ -191,9 +221,12 @@ def register_views(
         if isinstance(checked, str):
             return web.json({"error": checked}, status=400)
         at, filters = checked
-        found = await everywhere(request, await kpi.breaches_at(at), f"/breaches?at={at}")
-        if isinstance(found, str):
-            return web.json({"error": found}, status=503)
+        found = await kpi.breaches_at(at)
+        answers = await others(request, f"/breaches?at={at}")
+        if isinstance(answers, str):
+            return web.json({"error": answers}, status=503)
+        for body in answers:
+            found += body["breaches"]
         return web.json({"at": at, "breaches": matching(found, filters)})
 
     @app.page("/breaches/open")
@@ -201,16 +234,28 @@ def register_views(
         checked = open_breach_query(request.query, pipeline.engine.profiles)
         if isinstance(checked, str):
             return web.json({"error": checked}, status=400)
-        found = await open_breaches(request, checked)
+        found = await open_breaches(request, *checked)
         if isinstance(found, str):
             return web.json({"error": found}, status=503)
-        return web.json({"breaches": found})
+        publics, breaches = found
+        return web.json({"publics": publics, "breaches": breaches})
 
-    async def open_breaches(request: Any, filters: dict[str, str]) -> list[dict[str, Any]] | str:
-        """The open breaches every worker holds (its last judgement of its publics), filtered."""
-        local = [b for held in kpi.tally.breaching.values() for b in held]
-        found = await everywhere(request, matching(local, filters), f"/breaches/open?{urlencode(filters)}")
-        return found if isinstance(found, str) else matching(found, filters)
+    async def open_breaches(
+        request: Any, filters: dict[str, str], limit: int | None = None
+    ) -> tuple[int, list[dict[str, Any]]] | str:
+        """The open breaches every worker holds (its last judgement of its publics), filtered: how
+        many publics have one, and the breaches of the ``limit`` worst (all without a limit). Each
+        worker sends only its own worst ``limit``, so a national list costs what its first page does."""
+        local = (b for held in kpi.tally.breaching.values() for b in held)
+        publics, found = worst_first(matching(local, filters), limit)
+        query = urlencode({**filters, **({"limit": limit} if limit is not None else {})})
+        answers = await others(request, f"/breaches/open?{query}")
+        if isinstance(answers, str):
+            return answers
+        for body in answers:
+            publics += body["publics"]
+            found += body["breaches"]
+        return publics, worst_first(found, limit)[1]
 
     @app.page("/health")
     async def health(web: Any, request: Any) -> Any:

@@ -86,8 +86,8 @@ class BreachingPublic:
 def breaching(
     breaches: Sequence[Mapping[str, Any]], lookup: Lookup, profiles: Profiles
 ) -> list[BreachingPublic]:
-    """One entry per public in breach, its breaches in words; most breaches first, then the
-    longest-standing, then by name."""
+    """One entry per public in breach, its breaches in words, in the order the publics come (the
+    API's: worst first)."""
     by_public: dict[str, list[Mapping[str, Any]]] = {}
     for b in breaches:
         by_public.setdefault(b["public_id"], []).append(b)
@@ -115,7 +115,7 @@ def breaching(
                 min(b.get("since", b["at"]) for b in held),
             )
         )
-    return sorted(out, key=lambda p: (-len(p.problems), p.oldest, p.name))
+    return out
 
 
 def ranked_value(kpi: str, value: float) -> str:

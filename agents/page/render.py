@@ -62,6 +62,8 @@ table.kpis td.norm{color:#666;font-size:.88em}
 }
 """
 
+#: How deep the breaching list pages (``agents.web.MAX_OPEN_LIMIT``).
+MAX_LISTED: Final = 1000
 LEVEL_CHOICES: Final = tuple((level, words.LEVELS_RU[level]) for level in LEVELS)
 THEME_CHOICES: Final = tuple((theme, words.THEMES_RU[theme]) for theme in THEMES)
 
@@ -126,8 +128,10 @@ def _chosen_text(chosen: Chosen) -> str:
     return " · ".join(parts)
 
 
-def breaching_section(rows: Sequence[BreachingPublic], shown: int, chosen: Chosen, offset: int) -> str:
-    total = len(rows)
+def breaching_section(
+    rows: Sequence[BreachingPublic], total: int, shown: int, chosen: Chosen, offset: int
+) -> str:
+    """The publics in breach from ``offset``: ``rows`` are the worst ``offset + shown`` of ``total``."""
     if not total:
         return (
             '<section id="breaching"><h2>Нарушают KPI сейчас</h2>'
@@ -146,7 +150,12 @@ def breaching_section(rows: Sequence[BreachingPublic], shown: int, chosen: Chose
             f'<div class="segment">{escape(row.segment)}</div><ul class="problems">{problems}</ul></li>'
         )
     more = ""
-    if offset + shown < total:
+    if offset + shown < total and offset + 2 * shown > MAX_LISTED:
+        more = (
+            f'<p class="more muted">Листать можно до {MAX_LISTED}-го паблика: '
+            "сузьте выбор регионом, уровнем или темой.</p>"
+        )
+    elif offset + shown < total:
         href = "/?" + chosen.query(offset=str(offset + shown)) + "#breaching"
         following = min(shown, total - offset - shown)
         more = f'<p class="more"><a href="{escape(href)}">Следующие {following} →</a></p>'
@@ -190,6 +199,7 @@ def overview(
     regions: Sequence[str],
     publics: int,
     breaching: Sequence[BreachingPublic],
+    breaching_total: int,
     leaders: Sequence[Leader],
     ranked_total: int,
     next_cursor: str | None,
@@ -200,13 +210,13 @@ def overview(
     """``/``: the filters, the breaching publics of the chosen segment and its leaderboard."""
     summary = (
         f"{_chosen_text(chosen)}: {words.counted(publics, words.PUBLIC)} под наблюдением, "
-        f"нарушают хотя бы один KPI — {words.number(len(breaching))}."
+        f"нарушают хотя бы один KPI — {words.number(breaching_total)}."
     )
     warn = f'<p class="problem" role="alert">{escape(notice)}</p>' if notice else ""
     body = (
         f"<h1>Госпаблики: нарушения и лучшие практики</h1>"
         f'<section>{filters_form(chosen, regions)}<p class="summary">{escape(summary)}</p>{warn}</section>'
-        + breaching_section(breaching, shown, chosen, offset)
+        + breaching_section(breaching, breaching_total, shown, chosen, offset)
         + leaderboard_section(leaders, chosen, ranked_total, next_cursor)
     )
     return page("Нарушения и лучшие практики", body)

@@ -14,7 +14,7 @@ from typing import Any, Final
 from agents.kpi import KpiLive
 from agents.page import model, render
 from agents.segments import Filters, RankingQuery, decode_cursor, ranking
-from agents.web import Answer, Views, instant
+from agents.web import MAX_OPEN_LIMIT, Answer, Views, instant
 from schemas.contract import LEVELS, REGION_RE, THEMES
 from schemas.validate import valid_public_id
 from streams.core.breaches import breaches
@@ -48,6 +48,10 @@ def chosen_of(query: Any) -> tuple[render.Chosen, int, int] | str:
     raw_offset = query.get("offset") or "0"
     if not raw_offset.isdigit():
         return f"Смещение списка «{raw_offset}» — не число; откройте страницу заново."
+    if int(raw_offset) + SHOWN > MAX_OPEN_LIMIT:
+        return (
+            f"Список нарушителей листается до {MAX_OPEN_LIMIT}-го; сузьте выбор регионом, уровнем или темой."
+        )
     cursor = 0
     if query.get("cursor"):
         decoded = decode_cursor(query["cursor"])
@@ -88,14 +92,15 @@ def register(app: Any, views: Views, pipeline: Pipeline, kpi: KpiLive, client: A
         chosen, offset, cursor = checked
         filters = {name: value for name in ("region", "level", "theme") if (value := getattr(chosen, name))}
         found, board, counted = await asyncio.gather(
-            views.open_breaches(request, filters),
+            views.open_breaches(request, filters, offset + SHOWN),
             _leaderboard(client, app_id, chosen, cursor),
             _segments(client, app_id),
         )
         notices = []
         if isinstance(found, str):
             notices.append(f"Не все воркеры ответили, список нарушений неполон: {found}")
-            found = []
+            found = (0, [])
+        breaching_total, breaching = found
         if isinstance(board, str):
             notices.append(board)
             board = {"items": [], "total": 0, "next_cursor": None, "kpi": chosen.kpi}
@@ -110,7 +115,8 @@ def register(app: Any, views: Views, pipeline: Pipeline, kpi: KpiLive, client: A
             chosen,
             regions,
             publics,
-            model.breaching(found, lookup, pipeline.engine.profiles),
+            model.breaching(breaching, lookup, pipeline.engine.profiles),
+            breaching_total,
             model.leaders(board, lookup),
             board["total"],
             board["next_cursor"],

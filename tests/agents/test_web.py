@@ -43,3 +43,46 @@ def test_an_at_outside_2000_to_a_year_ahead_is_a_400_never_a_500() -> None:
         assert status == 400 and body["error"].startswith("at: "), (at[:30], body)
     status, body = public_table(pipeline, "vk:-1", str(BASE + 300 * DAY), BASE)
     assert status == 200  # ahead of the clock, within the year: the windows are empty, not an error
+
+
+def test_open_breaches_list_the_worst_publics_first_and_count_them_all() -> None:
+    from agents.web import worst_first
+
+    def b(public_id: str, kpi: str, since: int) -> dict:
+        return {"public_id": public_id, "kpi": kpi, "since": since, "at": since + 1}
+
+    found = [
+        b("vk:-1", "posting", 100),
+        b("vk:-2", "silence", 50),
+        b("vk:-3", "posting", 300),
+        b("vk:-3", "engagement", 200),
+        b("vk:-4", "posting", 50),
+    ]
+    publics, every = worst_first(found, None)
+    assert publics == 4
+    # two breaches first; then the longest-standing; a tie on since goes by public_id
+    assert [(x["public_id"], x["kpi"]) for x in every] == [
+        ("vk:-3", "engagement"),
+        ("vk:-3", "posting"),
+        ("vk:-2", "silence"),
+        ("vk:-4", "posting"),
+        ("vk:-1", "posting"),
+    ]
+    publics, top = worst_first(found, 2)
+    assert publics == 4 and [x["public_id"] for x in top] == ["vk:-3", "vk:-3", "vk:-2"]
+    # merging workers' own tops gives the same top as one list: each sends its worst two
+    halves = worst_first(found[:2], 2)[1] + worst_first(found[2:], 2)[1]
+    assert worst_first(halves, 2)[1] == top
+
+
+def test_open_breaches_take_a_limit_and_never_an_instant() -> None:
+    from agents.web import open_breach_query
+    from streams.core.kpi import BUILT_IN_PROFILES
+
+    assert open_breach_query({"limit": "50", "region": "RU-NIZ"}, BUILT_IN_PROFILES) == (
+        {"region": "RU-NIZ"},
+        50,
+    )
+    assert open_breach_query({}, BUILT_IN_PROFILES) == ({}, None)
+    assert str(open_breach_query({"limit": "0"}, BUILT_IN_PROFILES)).startswith("limit: '0' is not")
+    assert str(open_breach_query({"at": "0"}, BUILT_IN_PROFILES)).startswith("at: open breaches")

@@ -136,6 +136,10 @@ def test_segments_and_leaderboards_answer_as_the_published_schema_says(
     check(document, "/breaches", 200, breaches)
     status, opened = get_json(f"{api}/breaches/open?region=RU-NIZ")
     assert status == 200 and {b["public_id"] for b in opened["breaches"]} == {"vk:-401", "vk:-404"}
+    assert opened["publics"] == 2
+    status, worst = get_json(f"{api}/breaches/open?region=RU-NIZ&limit=1")
+    assert status == 200 and worst["publics"] == 2 and len({b["public_id"] for b in worst["breaches"]}) == 1
+    check(document, "/breaches/open", 200, worst)
     assert all(b["since"] <= b["at"] for b in opened["breaches"])
     check(document, "/breaches/open", 200, opened)
     status, error = get_json(f"{api}/breaches/open?at=0")

@@ -41,7 +41,7 @@ def rows(n: int) -> list[BreachingPublic]:
 def test_names_are_escaped_and_choices_kept() -> None:
     chosen = render.Chosen(region="RU-NIZ", theme="culture", kpi="posts_7d")
     leaders = [Leader(1, "vk:-1", EVIL, "5 публикаций")]
-    html = render.overview(chosen, ["RU-NIZ", "RU-MOW"], 10, rows(2), leaders, 1, None)
+    html = render.overview(chosen, ["RU-NIZ", "RU-MOW"], 10, rows(2), 2, leaders, 1, None)
     page = Parsed(html)
     assert not page.all("script")
     assert any(EVIL in t for t in page.text)  # shown as text, never run
@@ -55,14 +55,14 @@ def test_names_are_escaped_and_choices_kept() -> None:
 
 def test_long_lists_and_leaderboards_link_their_next_page() -> None:
     chosen = render.Chosen(region="RU-NIZ")
-    html = render.overview(chosen, [], 200, rows(120), [], 0, "bzIw", offset=50, shown=50)
+    html = render.overview(chosen, [], 200, rows(100), 120, [], 0, "bzIw", offset=50, shown=50)
     links = [a["href"] or "" for a in Parsed(html).all("a")]
     assert any("offset=100" in h and "region=RU-NIZ" in h for h in links)
     board = render.leaderboard_section([Leader(1, "vk:-1", "a", "1")], chosen, 40, "bzIw")
     assert any("cursor=bzIw" in (a["href"] or "") for a in Parsed(board).all("a"))
-    assert "Нарушений нет" not in html and "В выбранном сегменте нарушений нет" in render.breaching_section(
-        [], 50, chosen, 0
-    )
+    assert "В выбранном сегменте нарушений нет" in render.breaching_section([], 0, 50, chosen, 0)
+    deep = render.breaching_section(rows(1000), 5000, 50, chosen, 950)
+    assert "offset=" not in deep and "сузьте выбор" in deep  # the list pages 1 000 deep, no further
 
 
 def test_wrong_links_are_explained_in_russian() -> None:
@@ -72,5 +72,6 @@ def test_wrong_links_are_explained_in_russian() -> None:
     assert "Неизвестный параметр «foo»" in str(chosen_of({"foo": "1"}))
     assert "не ранжируется" in str(chosen_of({"kpi": "likes"}))
     assert "испорчена" in str(chosen_of({"cursor": "!!"}))
+    assert "сузьте выбор" in str(chosen_of({"offset": "1000"}))
     chosen, offset, cursor = chosen_of({"level": "municipal", "offset": "50"})  # type: ignore[misc]
     assert (chosen.level, chosen.kpi, offset, cursor) == ("municipal", "er_day_7d", 50, 0)
