@@ -156,13 +156,16 @@ def test_a_curator_reads_breaches_leaders_and_a_card_as_the_api_gives_them(
     browser.get(f"{api}/?region=RU-NIZ")
     times["overview"] = load_ms(browser)
     listed = browser.find_elements(By.CSS_SELECTOR, "li.public")
-    # two breaches each, open since the same sweep: by id
-    assert [li.get_attribute("data-public") for li in listed] == ["vk:-501", "vk:-503"]
-    kstovo = listed[0]
+    # two breaches each: the longest-standing first, as the API lists them
+    status, opened = get_json(f"{api}/breaches/open?region=RU-NIZ")
+    api_order = list(dict.fromkeys(b["public_id"] for b in opened["breaches"]))
+    assert [li.get_attribute("data-public") for li in listed] == api_order
+    assert sorted(api_order) == ["vk:-501", "vk:-503"]
+    kstovo, gorodets = (listed[0], listed[1]) if api_order[0] == "vk:-501" else (listed[1], listed[0])
     assert kstovo.find_element(By.TAG_NAME, "a").text == "Дом культуры «Кстово»"
     problem = kstovo.find_element(By.CSS_SELECTOR, "li[data-kpi=posting] .problem").text
     assert problem == "1 публикация за 7 дней при норме 2"
-    problem = listed[1].find_element(By.CSS_SELECTOR, "li[data-kpi=subscribers] .problem").text
+    problem = gorodets.find_element(By.CSS_SELECTOR, "li[data-kpi=subscribers] .problem").text
     assert problem == "подписчиков за неделю −1,5 % при норме не ниже −1 %"
     assert "Нижегородская область" in browser.find_element(By.CSS_SELECTOR, "select[name=region]").text
     screenshot(browser, shots / "page-overview.png", 1100)
