@@ -9,6 +9,7 @@ the public's table and days where it is held; ``agents.page.model`` decides what
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any, Final
 
 from agents.kpi import KpiLive
@@ -22,6 +23,8 @@ from streams.core.days import daily
 from streams.core.rankings import RANKED
 from streams.pipeline import Pipeline
 from streams.serving import segment_counts
+
+log = logging.getLogger(__name__)
 
 #: Publics of the breaching list per page, and leaderboard rows.
 SHOWN: Final = 50
@@ -98,7 +101,11 @@ def register(app: Any, views: Views, pipeline: Pipeline, kpi: KpiLive, client: A
         )
         notices = []
         if isinstance(found, str):
-            notices.append(f"Не все воркеры ответили, список нарушений неполон: {found}")
+            log.warning("the page's breach list is incomplete: %s", found)
+            notices.append(
+                "Список нарушений сейчас неполон: не все воркеры ответили (идёт перераспределение "
+                "или один недоступен). Обновите страницу через несколько секунд."
+            )
             found = (0, [])
         breaching_total, breaching = found
         if isinstance(board, str):
@@ -142,7 +149,10 @@ async def _leaderboard(client: Any, app_id: str, chosen: render.Chosen, offset: 
     try:
         return await ranking(client, app_id, q)
     except Exception as exc:  # Redis down: the page still shows the breaches
-        return f"Рейтинги временно недоступны (Redis не ответил: {exc!r}); обновите страницу позже."
+        log.warning("the page's leaderboard: Redis did not answer: %r", exc)
+        return (
+            "Рейтинги временно недоступны: хранилище рейтингов (Redis) не ответило. Обновите страницу позже."
+        )
 
 
 async def _segments(client: Any, app_id: str) -> list[dict[str, Any]] | str:
@@ -151,7 +161,8 @@ async def _segments(client: Any, app_id: str) -> list[dict[str, Any]] | str:
     try:
         counts = await segment_counts(client, app_id)
     except Exception as exc:
-        return f"Счётчики сегментов временно недоступны (Redis не ответил: {exc!r})."
+        log.warning("the page's segment counts: Redis did not answer: %r", exc)
+        return "Число пабликов в сегменте временно неизвестно: хранилище (Redis) не ответило."
     return [
         {"region": region, "level": level, "theme": theme, "publics": body["publics"]}
         for (region, level, theme, _profile), body in counts.items()
