@@ -19,6 +19,7 @@ from agents.routing import ROUTED_HEADER, owner_of, partition_of
 from agents.table import StateTable
 from schemas.contract import LEVELS, PUBLIC_ID_PATTERN, REGION_RE, THEMES
 from schemas.validate import valid_public_id
+from streams.core.breach_tally import badness
 from streams.core.days import daily
 from streams.core.kpi import KPIS, Profiles
 from streams.core.timebase import HOUR_MS, LONGEST_WINDOW_HOURS, YEAR_MS, TimeError, now_ms, parse_instant
@@ -134,20 +135,15 @@ def open_breach_query(query: Any, profiles: Profiles) -> tuple[dict[str, str], i
 
 def worst_first(breaches: Iterable[dict[str, Any]], limit: int | None) -> tuple[int, list[dict[str, Any]]]:
     """How many publics ``breaches`` name, and the breaches of the ``limit`` worst of them (all
-    without a limit): most breaches first, then the longest-standing, then by ``public_id``; each
-    public's breaches by ``kpi``."""
+    without a limit): most breaches first, then the longest-standing, then by ``public_id``
+    (``streams.core.breach_tally.badness``); each public's breaches by ``kpi``. Merges the workers'
+    own worst."""
     by_public: dict[str, list[dict[str, Any]]] = {}
     for b in breaches:
         by_public.setdefault(b["public_id"], []).append(b)
-
-    def badness(public_id: str) -> tuple[int, int, str]:
-        held = by_public[public_id]
-        return -len(held), min(b.get("since", b["at"]) for b in held), public_id
-
-    order = (
-        sorted(by_public, key=badness) if limit is None else heapq.nsmallest(limit, by_public, key=badness)
-    )
-    return len(by_public), [b for p in order for b in sorted(by_public[p], key=lambda b: b["kpi"])]
+    keys = [badness(p, tuple(held)) for p, held in by_public.items()]
+    order = sorted(keys) if limit is None else heapq.nsmallest(limit, keys)
+    return len(by_public), [b for key in order for b in sorted(by_public[key[2]], key=lambda b: b["kpi"])]
 
 
 def matching(breaches: Iterable[dict[str, Any]], filters: dict[str, str]) -> list[dict[str, Any]]:
@@ -246,8 +242,7 @@ def register_views(
         """The open breaches every worker holds (its last judgement of its publics), filtered: how
         many publics have one, and the breaches of the ``limit`` worst (all without a limit). Each
         worker sends only its own worst ``limit``, so a national list costs what its first page does."""
-        local = (b for held in kpi.tally.breaching.values() for b in held)
-        publics, found = worst_first(matching(local, filters), limit)
+        publics, found = kpi.tally.worst(filters, limit)
         query = urlencode({**filters, **({"limit": limit} if limit is not None else {})})
         answers = await others(request, f"/breaches/open?{query}")
         if isinstance(answers, str):

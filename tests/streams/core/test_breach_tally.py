@@ -91,3 +91,41 @@ def test_counts_equal_a_count_from_scratch(steps: list) -> None:
     assert tally.response_p90_count == {s: len(r) for s, r in responses.items()}
     assert tally.response_p90_sum == {s: sum(r) for s, r in responses.items()}
     assert set(tally.breaching) == {p for p, (_, kpis, _, _) in last.items() if kpis}
+
+
+def full(public_id: str, segment: Segment, kpi: str, since: int) -> dict:
+    region, level, theme, profile = segment
+    return {
+        "public_id": public_id,
+        "kpi": kpi,
+        "since": since,
+        "at": since,
+        "region": region,
+        "level": level,
+        "theme": theme,
+        "profile": profile,
+    }
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([f"vk:-{i}" for i in range(8)]),
+            st.sampled_from([NIZ, MOW]),
+            st.sets(st.sampled_from(KPIS)),
+            st.integers(0, 5),  # when its breaches began
+        )
+    ),
+    st.sampled_from([{}, {"region": "RU-NIZ"}, {"kpi": "silence"}, {"theme": "health", "kpi": "posting"}]),
+    st.one_of(st.none(), st.integers(1, 5)),
+)
+def test_the_worst_publics_are_those_a_sort_of_every_breach_gives(
+    steps: list[tuple[str, Segment, set[str], int]], filters: dict[str, str], limit: int | None
+) -> None:
+    from agents.web import matching, worst_first
+
+    tally = BreachTally()
+    for public_id, segment, kpis, since in steps:
+        tally.judged(public_id, segment, [full(public_id, segment, k, since) for k in sorted(kpis)])
+    every = [b for held in tally.breaching.values() for b in held]
+    assert tally.worst(filters, limit) == worst_first(matching(every, filters), limit)
