@@ -104,11 +104,22 @@ def ensure_topics(bootstrap: str, topics: Topics, partitions: int, replication_f
         admin.close()
 
 
-def producer(bootstrap: str, client_id: str) -> KafkaProducer:
+def producer(bootstrap: str, client_id: str, timeout_s: float | None = None) -> KafkaProducer:
     """The one event producer (publish, simulate, benches, bridges): idempotent, acks=all, so each
-    public's messages reach its partition once and in order; batched for throughput."""
+    public's messages reach its partition once and in order; batched for throughput. ``timeout_s``
+    bounds how long a send may wait for the broker in all (the bridge answers its platform within
+    it); None keeps the client's defaults (a minute and more), right for a file being published."""
     from kafka import KafkaProducer
 
+    bounds = {}
+    if timeout_s is not None:
+        ms = max(int(timeout_s * 1000), 1000)
+        bounds = {
+            "max_block_ms": ms,
+            "request_timeout_ms": ms // 2,
+            "delivery_timeout_ms": ms,
+            "bootstrap_timeout_ms": ms,
+        }
     return KafkaProducer(
         bootstrap_servers=bootstrap.split(","),
         client_id=client_id,
@@ -117,4 +128,5 @@ def producer(bootstrap: str, client_id: str) -> KafkaProducer:
         linger_ms=20,
         batch_size=512 * 1024,
         max_request_size=4 * 1024 * 1024,
+        **bounds,
     )

@@ -106,6 +106,13 @@ def _text(text: str) -> str:
     return text
 
 
+def _bridge_file(text: str) -> Path:
+    path = Path(text)
+    if not path.is_file():
+        raise ValueError(f"{text!r} is not a file; give the bridge's file, e.g. deploy/bridge/bridge.toml")
+    return path
+
+
 def _existing_file(text: str) -> Path:
     path = Path(text)
     if not path.is_file():
@@ -276,6 +283,47 @@ SETTINGS: dict[str, Setting] = {
             "on SIGTERM or SIGINT, exit at the latest this long after a clean stop began",
             "keep it below your orchestrator's grace period; 30 suits most",
             metavar="SECONDS",
+        ),
+        Setting(
+            "bridge_config",
+            _bridge_file,
+            None,
+            "the bridge's communities, bots and where their secrets are (TOML, as deploy/bridge/bridge.toml)",
+            metavar="FILE",
+        ),
+        Setting("bridge_host", _text, "0.0.0.0", "address the bridge listens on", metavar="HOST"),
+        Setting(
+            "bridge_port",
+            whole(1, 65535),
+            8080,
+            "the bridge's HTTP port",
+            "pick a free TCP port",
+            metavar="PORT",
+        ),
+        Setting(
+            "bridge_ack_timeout_s",
+            seconds(1, 60),
+            8.0,
+            "longest a notification waits for the broker's acknowledgement before it is answered 503 "
+            "(the platform delivers it again)",
+            "keep it under the platform's own timeout (VK waits about 10 s); 8 suits most",
+            metavar="SECONDS",
+        ),
+        Setting(
+            "bridge_linger_ms",
+            whole(0, 1000),
+            5,
+            "how long the bridge gathers notifications into one publish",
+            "5 suits most: more batches larger, at that much added latency",
+            metavar="MS",
+        ),
+        Setting(
+            "bridge_max_body_bytes",
+            whole(1024, 16 * 1024 * 1024),
+            1024 * 1024,
+            "largest notification body the bridge reads; a larger one is refused (413)",
+            "1048576 suits most",
+            metavar="BYTES",
         ),
         Setting(
             "delivery_timeout_s",

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from streams.cli import publish, replay, simulate, topics, up, worker
+from streams.cli import bridge, publish, replay, simulate, topics, up, worker
 from streams.cli.common import EXIT_USAGE, UsageError
 
-COMMANDS = (replay, publish, simulate, topics, up, worker)
+COMMANDS = (replay, publish, simulate, topics, up, worker, bridge)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,121 @@
+"""``gospulse bridge``: the platforms' push APIs into contract v1 events on the broker."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+
+from streams.cli.common import EXIT_OK, add_command, fail, load_settings_of, say
+from streams.cli.kafka import KAFKA_SETTINGS
+from streams.settings import add_options
+
+BRIDGE_SETTINGS = (
+    "bridge_config",
+    "bridge_host",
+    "bridge_port",
+    "bridge_ack_timeout_s",
+    "bridge_linger_ms",
+    "bridge_max_body_bytes",
+)
+
+HELP = """\
+Receive the platforms' notifications and publish them as contract v1 events, batched per public,
+through the same producer as gospulse publish (idempotent, acks=all). A notification is answered
+only after the broker acknowledged its events; while the broker does not answer, the bridge says
+503 with Retry-After, so the platform delivers it again and nothing is lost (a repeat carries the
+same event id and is counted once).
+
+Endpoints: POST /vk (every VK community of the file, told apart by group_id: point each community's
+Callback API here), GET /metrics (Prometheus), GET /health.
+
+No personal data leaves the bridge: user ids, names and texts are dropped, only the contract's
+fields travel. Secrets come from the file, from files it names (secret_file) or from environment
+variables (secret_env), never from the command line.
+"""
+
+EPILOG = """\
+examples:
+  gospulse bridge --bridge-config deploy/bridge/bridge.toml --broker kafka:9092
+  GOSPULSE_BRIDGE_CONFIG=/etc/gospulse/bridge.toml gospulse bridge --bridge-port 8080
+
+exit status: 0 stopped by SIGTERM or Ctrl-C; 2 a wrong flag or bridge file.
+"""
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    bridge = add_command(
+        commands,
+        "bridge",
+        "receive VK, Telegram and Max notifications and publish them as events",
+        HELP,
+        EPILOG,
+    )
+    add_options(bridge, (*KAFKA_SETTINGS, *BRIDGE_SETTINGS))
+    bridge.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from streams.bridge.config import BridgeConfigError, read_config
+
+    settings = load_settings_of((*KAFKA_SETTINGS, *BRIDGE_SETTINGS), args)
+    if settings["bridge_config"] is None:
+        return fail("bridge", "give the bridge's file: --bridge-config FILE (env GOSPULSE_BRIDGE_CONFIG)")
+    try:
+        config = read_config(settings["bridge_config"])
+    except BridgeConfigError as exc:
+        return fail("bridge", str(exc))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    asyncio.run(serve(settings, config))
+    return EXIT_OK
+
+
+async def serve(settings: dict, config: object) -> None:
+    from aiohttp import web
+
+    from streams.bridge.metrics import BridgeMetrics
+    from streams.bridge.publisher import AckedPublisher
+    from streams.bridge.service import Bridge, build_app
+    from streams.kafka_client import check_reachable, ensure_topics, producer
+
+    bootstrap, topics = settings["broker"].bootstrap, settings["topics"]
+    try:
+        check_reachable(bootstrap)
+        ensure_topics(bootstrap, topics, settings["partitions"])
+    except Exception as exc:  # BrokerUnreachable or the client's own: it may come later, 503 until then
+        say("bridge", f"no broker at {bootstrap} yet ({exc!r}); notifications get 503 until it answers")
+    metrics = BridgeMetrics()
+
+    def flushed(events: int, seconds: float, ok: bool) -> None:
+        metrics.publish_seconds.observe(seconds)
+
+    timeout = settings["bridge_ack_timeout_s"]
+    publisher = AckedPublisher(
+        lambda: producer(bootstrap, "gospulse-bridge", timeout_s=timeout),
+        topics,
+        linger_s=settings["bridge_linger_ms"] / 1000,
+        ack_timeout_s=timeout,
+        on_flush=flushed,
+    )
+    app = build_app(Bridge(config, publisher, metrics), settings["bridge_max_body_bytes"])  # type: ignore[arg-type]
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings["bridge_host"], settings["bridge_port"])
+    await site.start()
+    say(
+        "bridge",
+        f"listening on http://{settings['bridge_host']}:{settings['bridge_port']} "
+        "(POST /vk, GET /metrics, GET /health)",
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+    say("bridge", "stopping: no new requests; publishing what was received")
+    await runner.shutdown()
+    await publisher.close()
+    await runner.cleanup()

@@ -1,0 +1,175 @@
+"""The bridge on a real broker: VK's notifications answered only once the broker holds their events,
+refused without the community's secret, 503 while the broker is away and landing once when VK
+delivers again, and end to end into a worker's table."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiohttp.test_utils import TestClient, TestServer
+from kafka import KafkaConsumer
+
+from streams.bridge.config import BridgeConfig, VkCommunity
+from streams.bridge.metrics import BridgeMetrics
+from streams.bridge.publisher import AckedPublisher
+from streams.bridge.service import Bridge, build_app
+from streams.kafka_client import ensure_topics, producer
+from streams.local.tansu import EmbeddedBroker, free_port
+from streams.topics import Topics
+from tests.integration.test_worker import PARTITIONS, get_json
+from tests.integration.worker import WorkerProcess, eventually
+from tests.streams.bridge.test_vk import GROUP, comment, note, wallpost
+
+COMMUNITY = VkCommunity(GROUP, "vk:-48241", "a1b2c3d4", "s3cret")
+CONFIG = BridgeConfig("test", {GROUP: COMMUNITY}, {}, {})
+
+Client = Callable[[TestClient, BridgeMetrics], Awaitable[None]]
+
+
+def run_bridge(bootstrap: str, topics: Topics, body: Client, ack_timeout_s: float = 8.0) -> None:
+    async def main() -> None:
+        metrics = BridgeMetrics()
+        publisher = AckedPublisher(
+            lambda: producer(bootstrap, "t-bridge", timeout_s=ack_timeout_s),
+            topics,
+            linger_s=0.005,
+            ack_timeout_s=ack_timeout_s,
+        )
+        app = build_app(Bridge(CONFIG, publisher, metrics), max_body_bytes=64 * 1024)
+        async with TestClient(TestServer(app)) as client:
+            await body(client, metrics)
+        await publisher.close()
+
+    asyncio.run(main())
+
+
+def records(bootstrap: str, topic: str) -> list[tuple[bytes | None, Any, dict[str, bytes]]]:
+    """Every record of ``topic`` (key, value, headers), read until a quiet second."""
+    consumer = KafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
+    )
+    out = []
+    try:
+        quiet_since = time.monotonic()
+        while time.monotonic() - quiet_since < 1.5:
+            for batch in consumer.poll(timeout_ms=300).values():
+                for r in batch:
+                    out.append((r.key, orjson.loads(r.value), dict(r.headers)))
+                    quiet_since = time.monotonic()
+    finally:
+        consumer.close()
+    return out
+
+
+def events_of(bootstrap: str, topic: str) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for _, value, _ in records(bootstrap, topic):
+        out += value if isinstance(value, list) else [value]
+    return out
+
+
+def test_vk_notifications_are_answered_once_the_broker_holds_them(broker: EmbeddedBroker) -> None:
+    topics = Topics("t-bridge-vk.")
+    ensure_topics(broker.bootstrap, topics, PARTITIONS)
+
+    async def body(client: TestClient, metrics: BridgeMetrics) -> None:
+        confirm = await client.post("/vk", json={"type": "confirmation", "group_id": GROUP})
+        assert (confirm.status, await confirm.text()) == (200, "a1b2c3d4")
+        forged = note("wall_post_new", wallpost(id=1)) | {"secret": "guess"}
+        assert (await client.post("/vk", json=forged)).status == 403
+        stranger = note("wall_post_new", wallpost(id=1)) | {"group_id": 999}
+        assert (await client.post("/vk", json=stranger)).status == 403
+        assert (await client.post("/vk", data=b"x" * (65 * 1024))).status == 413
+        assert (await client.post("/vk", data=b"{not json")).status == 400
+        # posts and comments arriving together: each answered ok, after the broker acknowledged
+        sent = [note("wall_post_new", wallpost(id=100 + i), event_id=f"post-{i}") for i in range(10)]
+        sent += [note("wall_reply_new", comment(id=500 + i), event_id=f"reply-{i}") for i in range(10)]
+        answers = await asyncio.gather(*(client.post("/vk", json=n) for n in sent))
+        assert [(a.status, await a.text()) for a in answers] == [(200, "ok")] * 20
+        ignored = await client.post("/vk", json=note("message_new", {"message": {"text": "привет"}}, "m1"))
+        assert (ignored.status, await ignored.text()) == (200, "ok")
+        broken = await client.post("/vk", json=note("wall_post_new", {"text": "секрет"}, "broken-1"))
+        assert (broken.status, await broken.text()) == (200, "ok")
+        scrape = (await (await client.get("/metrics")).read()).decode()
+        assert 'gospulse_bridge_rejected_total{platform="vk",reason="bad_secret"} 1.0' in scrape
+        assert 'gospulse_bridge_rejected_total{platform="vk",reason="too_large"} 1.0' in scrape
+        assert 'gospulse_bridge_events_published_total{kind="post.published"} 10.0' in scrape
+        assert 'gospulse_bridge_ignored_total{platform="vk"} 1.0' in scrape
+
+    run_bridge(broker.bootstrap, topics, body)
+    posts = events_of(broker.bootstrap, topics.posts)
+    assert sorted(e["event_id"] for e in posts) == sorted(f"post-{i}" for i in range(10))  # nothing forged
+    assert {e["kind"] for e in posts} == {"post.published"}
+    replies = events_of(broker.bootstrap, topics.comments)
+    assert len(replies) == 10 and all(set(e) >= {"comment_id", "author"} and "text" not in e for e in replies)
+    keys = {key for key, _, _ in records(broker.bootstrap, topics.posts)}
+    assert keys == {b"vk:-48241"}
+    [(_, dead, headers)] = records(broker.bootstrap, topics.dead_letter)
+    assert dead == {"platform": "vk", "type": "wall_post_new", "group_id": GROUP, "event_id": "broken-1"}
+    assert headers["gospulse-reason"].startswith(b"vk wall_post_new: object.id: missing")
+
+
+def test_while_the_broker_is_away_vk_is_told_to_retry_and_its_retry_lands_once(tmp_path: Path) -> None:
+    port = free_port()
+    bootstrap = f"127.0.0.1:{port}"
+    topics = Topics("t-bridge-away.")
+    post = note("wall_post_new", wallpost(id=42), event_id="retried-1")
+
+    async def body(client: TestClient, metrics: BridgeMetrics) -> None:
+        started = time.monotonic()
+        away = await client.post("/vk", json=post)
+        assert away.status == 503 and away.headers["Retry-After"] == "5"
+        assert time.monotonic() - started < 10  # within the acknowledgement timeout, before VK gives up
+        # the broker comes (back): VK delivers the same notification again
+        with EmbeddedBroker(port=port, log_path=tmp_path / "broker.log") as back:
+            ensure_topics(back.bootstrap, topics, PARTITIONS)
+            again = await client.post("/vk", json=post)
+            assert (again.status, await again.text()) == (200, "ok")
+            scrape = (await (await client.get("/metrics")).read()).decode()
+            assert 'gospulse_bridge_unavailable_total{platform="vk"} 1.0' in scrape
+            landed = await asyncio.get_running_loop().run_in_executor(
+                None, events_of, back.bootstrap, topics.posts
+            )
+            assert [e["event_id"] for e in landed] == ["retried-1"]
+
+    run_bridge(bootstrap, topics, body, ack_timeout_s=3.0)
+
+
+def test_vk_into_a_workers_table_with_a_retried_delivery_counted_once(
+    broker: EmbeddedBroker, workers: list[WorkerProcess], tmp_path: Path
+) -> None:
+    prefix = "t-bridge-e2e."
+    topics = Topics(prefix)
+    worker = WorkerProcess(broker, "t-bridge-e2e", prefix, PARTITIONS, tmp_path).start()
+    workers.append(worker)
+    worker.wait_ready()
+    now_s = int(time.time())
+    notes = [
+        note("wall_post_new", wallpost(id=i, date=now_s - 3600 * i), event_id=f"e2e-post-{i}")
+        for i in (1, 2, 3)
+    ]
+    notes.append(note("wall_reply_new", comment(id=7, post_id=1, date=now_s - 600), event_id="e2e-reply"))
+    notes.append(notes[0])  # VK delivers the first post again (it did not see our "ok")
+
+    async def body(client: TestClient, metrics: BridgeMetrics) -> None:
+        for n in notes:
+            answer = await client.post("/vk", json=n)
+            assert (answer.status, await answer.text()) == (200, "ok")
+
+    run_bridge(broker.bootstrap, topics, body)
+    api = f"http://127.0.0.1:{worker.web_port}"
+
+    def counted() -> dict:
+        status, table = get_json(f"{api}/publics/vk:-48241")
+        assert status == 200 and table["posts_7d"] == 3 and table["citizen_comments_7d"] == 1, table
+        return table
+
+    table = eventually(counted, timeout_s=60)
+    status, health = get_json(f"{api}/health")
+    assert status == 200 and health["duplicates"] >= 1  # the repeat arrived and was caught
+    assert table["last_post_at"] == (now_s - 3600) * 1000

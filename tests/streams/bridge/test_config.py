@@ -1,0 +1,84 @@
+"""The bridge's file: secrets from the environment, a file or the file itself; every fault named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from streams.bridge.config import BridgeConfigError, parse_config, read_config
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def test_the_shipped_file_reads_with_its_secret_in_the_environment() -> None:
+    config = read_config(REPO / "deploy/bridge/bridge.toml", env={"GOSPULSE_VK_SECRET_48241": "s3cret"})
+    community = config.vk[48241]
+    assert (community.public_id, community.confirmation, community.secret) == (
+        "vk:-48241",
+        "a1b2c3d4",
+        "s3cret",
+    )
+    assert "s3cret" not in repr(community)  # a secret never lands in a log line by accident
+
+
+def test_secrets_from_a_file_or_inline_and_telegram_and_max_bots(tmp_path: Path) -> None:
+    secret = tmp_path / "vk-1"
+    secret.write_text("from-file\n")
+    text = f"""
+[[vk]]
+group_id = 1
+secret_file = "{secret}"
+confirmation = "c"
+
+[[vk]]
+group_id = 2
+secret = "inline"
+confirmation = "c"
+
+[[telegram]]
+name = "mincult"
+secret = "t"
+channels = {{ "-1001234567890" = "tg:mincult52" }}
+
+[[max]]
+name = "mincult"
+secret = "m"
+chats = {{ "-68123" = "max:mincult" }}
+"""
+    config = parse_config(text.encode(), "b.toml", env={})
+    assert config.vk[1].secret == "from-file" and config.vk[1].public_id == "vk:-1"
+    assert config.vk[2].secret == "inline"
+    assert config.telegram["mincult"].channels == {-1001234567890: "tg:mincult52"}
+    assert config.max["mincult"].chats == {-68123: "max:mincult"}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "b.toml: (file): no entries; add a [[vk]] community"),
+        ("[[vk]]\ngroup_id = 1\nconfirmation = 'c'\n", "b.toml: vk[0]: no secret; give one of secret_env"),
+        (
+            "[[vk]]\ngroup_id = 1\nconfirmation = 'c'\nsecret_env = 'MISSING'\n",
+            "b.toml: vk[0].secret_env: the variable MISSING is not set; export it",
+        ),
+        (
+            "[[vk]]\ngroup_id = 1\nconfirmation = 'c'\nsecret = 'a'\nsecret_env = 'B'\n",
+            "b.toml: vk[0]: more than one of secret, secret_env",
+        ),
+        ("[[vk]]\ngroup_id = -5\nconfirmation = 'c'\nsecret = 'a'\n", "b.toml: vk[0].group_id: -5 is not"),
+        (
+            "[[vk]]\ngroup_id = 5\nsecret = 'a'\n",
+            "b.toml: vk[0].confirmation: missing; copy the string VK shows",
+        ),
+        ("[[vk]]\ngroup_id = 5\nconfirmation = 'c'\nsecret = 'a'\npublic_id = 'tg:x'\n", "vk[0].public_id"),
+        ("[[vk]]\ngroup_id = 5\nconfirmation = 'c'\nsecret = 'a'\ntoken = 'x'\n", "vk[0].token: unknown key"),
+        ("[vk]\n", "b.toml: vk: is not an array of tables"),
+        ("[[telegram]]\nname = 'a b'\nsecret = 's'\n", "telegram[0].name: 'a b' is not a name"),
+        ("ok = 1\n", "b.toml: ok: unknown key"),
+    ],
+)
+def test_a_fault_names_the_file_the_key_and_the_fix(text: str, message: str) -> None:
+    with pytest.raises(BridgeConfigError) as raised:
+        parse_config(text.encode(), "b.toml", env={})
+    assert str(raised.value).startswith(message) or message in str(raised.value), str(raised.value)
