@@ -291,6 +291,16 @@ SETTINGS: dict[str, Setting] = {
             "the bridge's communities, bots and where their secrets are (TOML, as deploy/bridge/bridge.toml)",
             metavar="FILE",
         ),
+        Setting(
+            "bridge_redis_url",
+            _redis_url,
+            None,
+            "keep Telegram channels' reaction totals in this Redis, e.g. redis://127.0.0.1:6379/0, so they "
+            "survive a restart and replicas share them (default: in the bridge's memory)",
+            flag="--redis",
+            metavar="URL",
+            label="redis",
+        ),
         Setting("bridge_host", _text, "0.0.0.0", "address the bridge listens on", metavar="HOST"),
         Setting(
             "bridge_port",

@@ -19,7 +19,8 @@ import orjson
 from aiohttp import web
 
 from schemas.validate import explain_event
-from streams.bridge import vk
+from streams.bridge import max as max_api
+from streams.bridge import telegram, vk
 from streams.bridge.config import BridgeConfig
 from streams.bridge.metrics import BridgeMetrics
 from streams.bridge.publisher import AckedPublisher, BrokerUnavailable, DeadLetter
@@ -31,6 +32,66 @@ log = logging.getLogger(__name__)
 RETRY_AFTER_S: Final = 5
 
 
+#: The update fields Telegram names its types by (one per update), and Max's update types.
+TELEGRAM_TYPES: Final = [
+    "message",
+    "edited_message",
+    "channel_post",
+    "edited_channel_post",
+    "business_message",
+    "message_reaction",
+    "message_reaction_count",
+    "chat_member",
+    "my_chat_member",
+    "chat_join_request",
+    "chat_boost",
+    "callback_query",
+]
+MAX_TYPES: Final = frozenset(
+    [
+        "message_created",
+        "message_callback",
+        "message_edited",
+        "message_removed",
+        "bot_added",
+        "bot_removed",
+        "user_added",
+        "user_removed",
+        "bot_started",
+        "bot_stopped",
+        "chat_title_changed",
+        "message_chat_created",
+        "dialog_muted",
+        "dialog_unmuted",
+        "dialog_cleared",
+        "dialog_removed",
+    ]
+)
+#: How long a channel post's last reaction total is kept: the contract's longest window.
+REACTION_TTL_S: Final = 30 * 86_400
+
+
+class Counts:
+    """The last reaction total of each Telegram channel post: in Redis when the bridge has one (it
+    survives a restart and is shared by replicas), else in this process."""
+
+    def __init__(self, redis: Any = None, prefix: str = "gospulse:bridge:tg") -> None:
+        self.redis, self.prefix = redis, prefix
+        self.local: dict[str, int] = {}
+
+    async def get(self, key: str) -> int:
+        if self.redis is None:
+            return self.local.get(key, 0)
+        value = await self.redis.get(f"{self.prefix}:{key}")
+        return int(value) if value is not None else 0
+
+    async def set(self, key: str, value: int) -> None:
+        if self.redis is None:
+            self.local[key] = value
+        else:
+            await self.redis.set(f"{self.prefix}:{key}", value, ex=REACTION_TTL_S)
+
+
 class Bridge:
     """The endpoints over one config, one publisher and one set of metrics."""
 
@@ -40,11 +101,13 @@ class Bridge:
         publisher: AckedPublisher,
         metrics: BridgeMetrics,
         clock: Callable[[], int] = now_ms,
+        counts: Counts | None = None,
     ) -> None:
         self.config = config
         self.publisher = publisher
         self.metrics = metrics
         self.clock = clock
+        self.counts = counts or Counts()
         metrics.configured.labels("vk").set(len(config.vk))
         metrics.configured.labels("telegram").set(sum(len(b.channels) for b in config.telegram.values()))
         metrics.configured.labels("max").set(sum(len(b.chats) for b in config.max.values()))
@@ -116,19 +179,78 @@ class Bridge:
             mapped = vk.Mapped(bad="event_id: missing or not 1 to 128 characters")
         else:
             mapped = vk.to_events(note, community, self.clock())
-        dead: list[DeadLetter] = []
-        if mapped.bad is not None:
-            self.metrics.rejected.labels("vk", "bad_payload").inc()
-            what = {
-                "platform": "vk",
-                "type": str(kind)[:64],
-                "group_id": group_id,
-                "event_id": str(event_id)[:128],
-            }
-            dead.append(DeadLetter(what, f"vk {kind}: {mapped.bad}"))
-        elif not mapped.events:
-            self.metrics.ignored.labels("vk").inc()
-        refused = await self.publish("vk", mapped.events, dead)
+        return await self.answer("vk", kind, mapped, group_id=group_id, event_id=str(event_id)[:128])
+
+    def authentic(self, request: web.Request, header: str, secret: str) -> bool:
+        given = request.headers.get(header, "")
+        return bool(given) and hmac.compare_digest(given.encode(), secret.encode())
+
+    def dead(self, platform: str, kind: object, reason: str, **what: Any) -> DeadLetter:
+        self.metrics.rejected.labels(platform, "bad_payload").inc()
+        return DeadLetter(
+            {"platform": platform, "type": str(kind)[:64], **what}, f"{platform} {kind}: {reason}"
+        )
+
+    async def telegram(self, request: web.Request) -> web.Response:
+        bot = self.config.telegram.get(request.match_info["bot"])
+        if bot is None:
+            return self.refuse("telegram", "unknown_community", 404, "unknown bot")
+        if not self.authentic(request, "X-Telegram-Bot-Api-Secret-Token", bot.secret):
+            return self.refuse("telegram", "bad_secret", 403, "bad secret token")
+        update = await self.body(request, "telegram")
+        if isinstance(update, web.Response):
+            return update
+        kind = next((key for key in TELEGRAM_TYPES if key in update), "other")
+        self.metrics.requests.labels("telegram", kind).inc()
+        self.metrics.last_request.labels("telegram").set_to_current_time()
+        chat = telegram.chat_of(update)
+        public_id = bot.channels.get(chat) if chat is not None else None
+        if public_id is None or chat is None:
+            self.metrics.ignored.labels("telegram").inc()
+            return web.Response(text="ok")
+        total = telegram.reaction_total(update)
+        if isinstance(total, tuple):
+            message_id, now_total, at = total
+            key = f"{chat}:{message_id}"
+            before = await self.counts.get(key)
+            events = telegram.reaction_events(update, chat, public_id, message_id, before, now_total, at)
+            refused = await self.publish("telegram", events, [])
+            if refused is None:
+                await self.counts.set(key, now_total)  # only once the events are held: a retry recounts
+            return refused or web.Response(text="ok")
+        if isinstance(total, str):
+            mapped = vk.Mapped(bad=total)
+        else:
+            mapped = telegram.to_events(update, chat, public_id, self.clock())
+        return await self.answer("telegram", kind, mapped, chat=chat, update_id=update.get("update_id"))
+
+    async def max(self, request: web.Request) -> web.Response:
+        bot = self.config.max.get(request.match_info["bot"])
+        if bot is None:
+            return self.refuse("max", "unknown_community", 404, "unknown bot")
+        if not self.authentic(request, "X-Max-Bot-Api-Secret", bot.secret):
+            return self.refuse("max", "bad_secret", 403, "bad secret")
+        update = await self.body(request, "max")
+        if isinstance(update, web.Response):
+            return update
+        kind = update.get("update_type")
+        self.metrics.requests.labels("max", kind if kind in MAX_TYPES else "other").inc()
+        self.metrics.last_request.labels("max").set_to_current_time()
+        chat = max_api.chat_of(update)
+        public_id = bot.chats.get(chat) if chat is not None else None
+        if public_id is None or chat is None:
+            self.metrics.ignored.labels("max").inc()
+            return web.Response(text="ok")
+        return await self.answer(
+            "max", kind, max_api.to_events(update, chat, public_id, self.clock()), chat=chat
+        )
+
+    async def answer(self, platform: str, kind: object, mapped: vk.Mapped, **what: Any) -> web.Response:
+        """Publish what an update became (or dead-letter why not), then 200, or 503 from the broker."""
+        dead = [self.dead(platform, kind, mapped.bad, **what)] if mapped.bad is not None else []
+        if mapped.bad is None and not mapped.events:
+            self.metrics.ignored.labels(platform).inc()
+        refused = await self.publish(platform, mapped.events, dead)
         return refused or web.Response(text="ok")
 
     async def health(self, request: web.Request) -> web.Response:
@@ -148,6 +270,8 @@ class Bridge:
 def build_app(bridge: Bridge, max_body_bytes: int) -> web.Application:
     app = web.Application(client_max_size=max_body_bytes)
     app.router.add_post("/vk", bridge.vk)
+    app.router.add_post("/telegram/{bot}", bridge.telegram)
+    app.router.add_post("/max/{bot}", bridge.max)
     app.router.add_get("/health", bridge.health)
     app.router.add_get("/metrics", bridge.render_metrics)
     return app

@@ -14,6 +14,7 @@ from streams.settings import add_options
 
 BRIDGE_SETTINGS = (
     "bridge_config",
+    "bridge_redis_url",
     "bridge_host",
     "bridge_port",
     "bridge_ack_timeout_s",
@@ -29,7 +30,9 @@ only after the broker acknowledged its events; while the broker does not answer,
 same event id and is counted once).
 
 Endpoints: POST /vk (every VK community of the file, told apart by group_id: point each community's
-Callback API here), GET /metrics (Prometheus), GET /health.
+Callback API here), POST /telegram/<bot> and POST /max/<bot> (each bot's webhook), GET /metrics
+(Prometheus), GET /health. With --redis, Telegram channels' reaction totals are kept there (they
+survive a restart and are shared by replicas); without it, in this process.
 
 No personal data leaves the bridge: user ids, names and texts are dropped, only the contract's
 fields travel. Secrets come from the file, from files it names (secret_file) or from environment
@@ -77,7 +80,7 @@ async def serve(settings: dict, config: object) -> None:
 
     from streams.bridge.metrics import BridgeMetrics
     from streams.bridge.publisher import AckedPublisher
-    from streams.bridge.service import Bridge, build_app
+    from streams.bridge.service import Bridge, Counts, build_app
     from streams.kafka_client import check_reachable, ensure_topics, producer
 
     bootstrap, topics = settings["broker"].bootstrap, settings["topics"]
@@ -99,7 +102,13 @@ async def serve(settings: dict, config: object) -> None:
         ack_timeout_s=timeout,
         on_flush=flushed,
     )
-    app = build_app(Bridge(config, publisher, metrics), settings["bridge_max_body_bytes"])  # type: ignore[arg-type]
+    redis = None
+    if settings["bridge_redis_url"] is not None:
+        import redis.asyncio as aioredis
+
+        redis = aioredis.Redis.from_url(settings["bridge_redis_url"])
+    bridge = Bridge(config, publisher, metrics, counts=Counts(redis))  # type: ignore[arg-type]
+    app = build_app(bridge, settings["bridge_max_body_bytes"])
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings["bridge_host"], settings["bridge_port"])
@@ -107,7 +116,7 @@ async def serve(settings: dict, config: object) -> None:
     say(
         "bridge",
         f"listening on http://{settings['bridge_host']}:{settings['bridge_port']} "
-        "(POST /vk, GET /metrics, GET /health)",
+        "(POST /vk, /telegram/<bot>, /max/<bot>; GET /metrics, /health)",
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -119,3 +128,5 @@ async def serve(settings: dict, config: object) -> None:
     await runner.shutdown()
     await publisher.close()
     await runner.cleanup()
+    if redis is not None:
+        await redis.aclose()

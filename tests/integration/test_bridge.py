@@ -11,14 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient, TestServer
 from kafka import KafkaConsumer
 
-from streams.bridge.config import BridgeConfig, VkCommunity
+from streams.bridge.config import BridgeConfig, MaxBot, TelegramBot, VkCommunity
 from streams.bridge.metrics import BridgeMetrics
 from streams.bridge.publisher import AckedPublisher
-from streams.bridge.service import Bridge, build_app
+from streams.bridge.service import Bridge, Counts, build_app
 from streams.kafka_client import ensure_topics, producer
+from streams.local.redis_server import EmbeddedRedis
 from streams.local.tansu import EmbeddedBroker, free_port
 from streams.topics import Topics
 from tests.integration.test_worker import PARTITIONS, get_json
@@ -31,8 +33,16 @@ CONFIG = BridgeConfig("test", {GROUP: COMMUNITY}, {}, {})
 Client = Callable[[TestClient, BridgeMetrics], Awaitable[None]]
 
 
-def run_bridge(bootstrap: str, topics: Topics, body: Client, ack_timeout_s: float = 8.0) -> None:
+def run_bridge(
+    bootstrap: str,
+    topics: Topics,
+    body: Client,
+    ack_timeout_s: float = 8.0,
+    config: BridgeConfig = CONFIG,
+    redis_url: str | None = None,
+) -> None:
     async def main() -> None:
+        redis = aioredis.Redis.from_url(redis_url) if redis_url else None
         metrics = BridgeMetrics()
         publisher = AckedPublisher(
             lambda: producer(bootstrap, "t-bridge", timeout_s=ack_timeout_s),
@@ -40,10 +50,13 @@ def run_bridge(bootstrap: str, topics: Topics, body: Client, ack_timeout_s: floa
             linger_s=0.005,
             ack_timeout_s=ack_timeout_s,
         )
-        app = build_app(Bridge(CONFIG, publisher, metrics), max_body_bytes=64 * 1024)
+        counts = Counts(redis, prefix=f"t:{topics.prefix}")
+        app = build_app(Bridge(config, publisher, metrics, counts=counts), max_body_bytes=64 * 1024)
         async with TestClient(TestServer(app)) as client:
             await body(client, metrics)
         await publisher.close()
+        if redis is not None:
+            await redis.aclose()
 
     asyncio.run(main())
 
@@ -173,3 +186,79 @@ def test_vk_into_a_workers_table_with_a_retried_delivery_counted_once(
     status, health = get_json(f"{api}/health")
     assert status == 200 and health["duplicates"] >= 1  # the repeat arrived and was caught
     assert table["last_post_at"] == (now_s - 3600) * 1000
+
+
+def test_telegram_and_max_webhooks_check_their_secret_headers_and_publish(
+    broker: EmbeddedBroker, redis_server: EmbeddedRedis
+) -> None:
+    chat, max_chat = -1001234567890, -68123
+    config = BridgeConfig(
+        "test",
+        {},
+        {"mincult": TelegramBot("mincult", "tg-secret", {chat: "tg:mincult52"})},
+        {"mincult": MaxBot("mincult", "max-secret", {max_chat: "max:mincult"})},
+    )
+    topics = Topics("t-bridge-tgmax.")
+    ensure_topics(broker.bootstrap, topics, PARTITIONS)
+    channel = {"id": chat, "type": "channel", "title": "Минкульт"}
+    tg = {"X-Telegram-Bot-Api-Secret-Token": "tg-secret"}
+    mx = {"X-Max-Bot-Api-Secret": "max-secret"}
+
+    def reactions(update_id: int, total: int) -> dict[str, Any]:
+        counts = [{"type": {"type": "emoji", "emoji": "👍"}, "total_count": total}]
+        body = {"chat": channel, "message_id": 77, "date": int(time.time()), "reactions": counts}
+        return {"update_id": update_id, "message_reaction_count": body}
+
+    async def body(client: TestClient, metrics: BridgeMetrics) -> None:
+        post = {"update_id": 1, "channel_post": {"message_id": 77, "chat": channel, "date": int(time.time())}}
+        assert (await client.post("/telegram/mincult", json=post)).status == 403  # no header
+        wrong = {"X-Telegram-Bot-Api-Secret-Token": "guess"}
+        assert (await client.post("/telegram/mincult", json=post, headers=wrong)).status == 403
+        assert (await client.post("/telegram/other", json=post, headers=tg)).status == 404
+        assert (await client.post("/telegram/mincult", json=post, headers=tg)).status == 200
+        assert (await client.post("/telegram/mincult", json=reactions(2, 3), headers=tg)).status == 200
+        assert (
+            await client.post("/telegram/mincult", json=reactions(2, 3), headers=tg)
+        ).status == 200  # again
+        assert (await client.post("/telegram/mincult", json=reactions(3, 2), headers=tg)).status == 200
+        created = {
+            "update_type": "message_created",
+            "timestamp": int(time.time() * 1000),
+            "message": {"recipient": {"chat_id": max_chat, "chat_type": "channel"}, "body": {"mid": "mid.1"}},
+        }
+        assert (await client.post("/max/mincult", json=created)).status == 403
+        assert (
+            await client.post("/max/mincult", json=created, headers={"X-Max-Bot-Api-Secret": "x"})
+        ).status == 403
+        assert (await client.post("/max/mincult", json=created, headers=mx)).status == 200
+        added = {
+            "update_type": "user_added",
+            "timestamp": int(time.time() * 1000),
+            "chat_id": max_chat,
+            "user": {"user_id": 987654, "first_name": "Пётр"},
+            "is_channel": True,
+        }
+        assert (await client.post("/max/mincult", json=added, headers=mx)).status == 200
+
+    run_bridge(broker.bootstrap, topics, body, config=config, redis_url=redis_server.url)
+    posts = events_of(broker.bootstrap, topics.posts)
+    by_kind: dict[str, list[str]] = {}
+    for e in posts:
+        by_kind.setdefault(e["kind"], []).append(e["public_id"])
+    # the repeated total of 3 added nothing; the drop to 2 removed one
+    assert sorted(by_kind["post.published"]) == ["max:mincult", "tg:mincult52"]
+    assert by_kind["reaction.added"] == ["tg:mincult52"] * 3 and by_kind["reaction.removed"] == [
+        "tg:mincult52"
+    ]
+    [joined] = events_of(broker.bootstrap, topics.subscriptions)
+    assert (joined["kind"], joined["public_id"]) == ("subscription.joined", "max:mincult")
+    total = asyncio.run(_get(redis_server.url, f"t:{topics.prefix}:{chat}:77"))
+    assert total == b"2"
+
+
+async def _get(url: str, key: str) -> bytes | None:
+    client = aioredis.Redis.from_url(url)
+    try:
+        return await client.get(key)
+    finally:
+        await client.aclose()
