@@ -111,6 +111,9 @@ class Bridge:
         metrics.configured.labels("vk").set(len(config.vk))
         metrics.configured.labels("telegram").set(sum(len(b.channels) for b in config.telegram.values()))
         metrics.configured.labels("max").set(sum(len(b.chats) for b in config.max.values()))
+        for platform, configured in (("vk", config.vk), ("telegram", config.telegram), ("max", config.max)):
+            if configured:  # silence is measured from the start until the first notification
+                metrics.last_request.labels(platform).set_to_current_time()
 
     def refuse(self, platform: str, reason: str, status: int, text: str) -> web.Response:
         self.metrics.rejected.labels(platform, reason).inc()

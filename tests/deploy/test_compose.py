@@ -45,7 +45,7 @@ def gospulse_services(resolved: dict) -> dict[str, dict]:
 
 
 def test_the_stack_has_every_part_of_the_production_shape(resolved: dict) -> None:
-    expected = {"kafka", "topics", "redis", "worker-1", "worker-2", "prometheus", "alertmanager", "grafana"}
+    expected = {"kafka", "topics", "redis", "worker-1", "worker-2", "bridge", "prometheus", "alertmanager", "grafana"}
     assert set(services(resolved)) == expected | {"simulator"}
     kafka = services(resolved)["kafka"]
     assert kafka["image"].startswith("apache/kafka:") and kafka["environment"]["KAFKA_PROCESS_ROLES"] == (
@@ -103,6 +103,11 @@ def test_ports_and_targets_agree(resolved: dict) -> None:
     jobs = {job["job_name"]: job for job in prometheus["scrape_configs"]}
     targets = jobs["gospulse"]["static_configs"][0]["targets"]
     assert sorted(targets) == [f"{name}:{web_port}" for name in sorted(workers)]
+    bridge = services(resolved)["bridge"]
+    port = int(bridge["environment"]["GOSPULSE_BRIDGE_PORT"])
+    assert port == web_port  # the image's health check asks the web port
+    assert [p["target"] for p in bridge["ports"]] == [port]
+    assert jobs["gospulse-bridge"]["static_configs"][0]["targets"] == [f"bridge:{port}"]
     (manager,) = prometheus["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"]
     assert manager == "alertmanager:9093" and services(resolved)["alertmanager"]["ports"][0]["target"] == 9093
 
