@@ -301,6 +301,21 @@ SETTINGS: dict[str, Setting] = {
             metavar="URL",
             label="redis",
         ),
+        Setting(
+            "bridge_vk_poll_s",
+            seconds(60, 86_400),
+            3600.0,
+            "how often the bridge polls VK for views and subscriber counts (communities with a token)",
+            "3600 suits most: VK limits a token to a few calls a second",
+            metavar="SECONDS",
+        ),
+        Setting(
+            "bridge_vk_api_url",
+            _url,
+            "https://api.vk.com/method",
+            "VK's API the poller calls",
+            metavar="URL",
+        ),
         Setting("bridge_host", _text, "0.0.0.0", "address the bridge listens on", metavar="HOST"),
         Setting(
             "bridge_port",

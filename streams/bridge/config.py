@@ -31,6 +31,8 @@ class VkCommunity:
     public_id: str
     confirmation: str
     secret: str = field(repr=False)
+    #: A community access token for the poller (views, subscriber count); None: not polled.
+    token: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -62,34 +64,43 @@ class BridgeConfig:
 
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+VK_KEYS = (
+    "group_id",
+    "public_id",
+    "confirmation",
+    *("secret", "secret_file", "secret_env"),
+    *("token", "token_file", "token_env"),
+)
 
 
 def _fault(source: str, key: str, problem: str) -> BridgeConfigError:
     return BridgeConfigError(f"{source}: {key}: {problem}")
 
 
-def _secret(source: str, where: str, entry: Mapping[str, Any], env: Mapping[str, str]) -> str:
-    given = [key for key in ("secret", "secret_file", "secret_env") if key in entry]
-    fix = 'give one of secret_env = "VARIABLE", secret_file = "/run/secrets/NAME" or secret = "..."'
+def _secret(
+    source: str, where: str, entry: Mapping[str, Any], env: Mapping[str, str], name: str = "secret"
+) -> str:
+    given = [key for key in (name, f"{name}_file", f"{name}_env") if key in entry]
+    fix = f'give one of {name}_env = "VARIABLE", {name}_file = "/run/secrets/NAME" or {name} = "..."'
     if len(given) != 1:
-        problem = "no secret" if not given else f"more than one of {', '.join(given)}"
+        problem = f"no {name}" if not given else f"more than one of {', '.join(given)}"
         raise _fault(source, where, f"{problem}; {fix}")
     key = given[0]
     value = entry[key]
     if not isinstance(value, str) or not value:
         raise _fault(source, f"{where}.{key}", f"{value!r} is not a non-empty string; {fix}")
-    if key == "secret_file":
+    if key.endswith("_file"):
         try:
             secret = Path(value).read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise _fault(source, f"{where}.secret_file", f"cannot read {value}: {exc.strerror}") from None
+            raise _fault(source, f"{where}.{key}", f"cannot read {value}: {exc.strerror}") from None
         if not secret:
-            raise _fault(source, f"{where}.secret_file", f"{value} is empty; write the secret into it")
+            raise _fault(source, f"{where}.{key}", f"{value} is empty; write the {name} into it")
         return secret
-    if key == "secret_env":
+    if key.endswith("_env"):
         secret = env.get(value, "")
         if not secret:
-            raise _fault(source, f"{where}.secret_env", f"the variable {value} is not set; export it")
+            raise _fault(source, f"{where}.{key}", f"the variable {value} is not set; export it")
         return secret
     return value
 
@@ -132,7 +143,11 @@ def _vk(source: str, entries: Any, env: Mapping[str, str]) -> dict[int, VkCommun
         if not isinstance(confirmation, str) or not confirmation:
             fix = "copy the string VK shows in the community's Callback API settings"
             raise _fault(source, f"{where}.confirmation", f"missing; {fix}")
-        out[group_id] = VkCommunity(group_id, public_id, confirmation, _secret(source, where, entry, env))
+        polled = any(key in entry for key in ("token", "token_file", "token_env"))
+        token = _secret(source, where, entry, env, "token") if polled else None
+        out[group_id] = VkCommunity(
+            group_id, public_id, confirmation, _secret(source, where, entry, env), token
+        )
     return out
 
 

@@ -123,6 +123,12 @@ class BridgeMetrics:
             ["platform"],
             registry=r,
         )
+        self.poll_errors = Counter(
+            "gospulse_bridge_poll_errors_total",
+            "Poll rounds of a community that failed (the platform's API, the network or the broker)",
+            ["platform"],
+            registry=r,
+        )
         self.configured = Gauge(
             "gospulse_bridge_configured",
             "Communities, channels and chats configured, by platform",

@@ -20,6 +20,8 @@ BRIDGE_SETTINGS = (
     "bridge_ack_timeout_s",
     "bridge_linger_ms",
     "bridge_max_body_bytes",
+    "bridge_vk_poll_s",
+    "bridge_vk_api_url",
 )
 
 HELP = """\
@@ -81,6 +83,7 @@ async def serve(settings: dict, config: object) -> None:
     from streams.bridge.metrics import BridgeMetrics
     from streams.bridge.publisher import AckedPublisher
     from streams.bridge.service import Bridge, Counts, build_app
+    from streams.bridge.vk_poll import VkPoller
     from streams.kafka_client import check_reachable, ensure_topics, producer
 
     bootstrap, topics = settings["broker"].bootstrap, settings["topics"]
@@ -109,6 +112,14 @@ async def serve(settings: dict, config: object) -> None:
         redis = aioredis.Redis.from_url(settings["bridge_redis_url"])
     bridge = Bridge(config, publisher, metrics, counts=Counts(redis))  # type: ignore[arg-type]
     app = build_app(bridge, settings["bridge_max_body_bytes"])
+    poller = VkPoller(
+        list(config.vk.values()),  # type: ignore[attr-defined]
+        publisher.publish,
+        api_url=settings["bridge_vk_api_url"],
+        every_s=settings["bridge_vk_poll_s"],
+        on_error=lambda: metrics.poll_errors.labels("vk").inc(),
+    )
+    polling = asyncio.create_task(poller.run()) if poller.communities else None
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings["bridge_host"], settings["bridge_port"])
@@ -125,6 +136,8 @@ async def serve(settings: dict, config: object) -> None:
             loop.add_signal_handler(signum, stop.set)
     await stop.wait()
     say("bridge", "stopping: no new requests; publishing what was received")
+    if polling is not None:
+        polling.cancel()
     await runner.shutdown()
     await publisher.close()
     await runner.cleanup()

@@ -262,3 +262,60 @@ async def _get(url: str, key: str) -> bytes | None:
         return await client.get(key)
     finally:
         await client.aclose()
+
+
+def test_the_poller_reads_views_and_counts_from_the_vk_api_and_publishes_them(broker: EmbeddedBroker) -> None:
+    """VK's API cannot be reached here: a local server answers wall.get and groups.getById with the
+    shapes VK documents, and an error for a wrong token, as VK does."""
+    from aiohttp import web
+
+    from streams.bridge.vk_poll import VkPoller
+
+    topics = Topics("t-bridge-poll.")
+    ensure_topics(broker.bootstrap, topics, PARTITIONS)
+    now_s = int(time.time())
+    asked: list[dict[str, str]] = []
+
+    async def method(request: web.Request) -> web.Response:
+        form = dict(await request.post())
+        asked.append({"method": request.match_info["name"], "query": request.query_string, **form})
+        if form.get("access_token") != "good-token":
+            return web.json_response({"error": {"error_code": 5, "error_msg": "User authorization failed"}})
+        if request.match_info["name"] == "wall.get":
+            items = [
+                {"id": 11, "owner_id": -GROUP, "from_id": -GROUP, "date": now_s - 60, "views": {"count": 40}},
+                {"id": 12, "owner_id": -GROUP, "from_id": -GROUP, "date": now_s - 120, "views": {"count": 7}},
+            ]
+            return web.json_response({"response": {"count": 2, "items": items}})
+        return web.json_response(
+            {"response": {"groups": [{"id": GROUP, "members_count": 15230}], "profiles": []}}
+        )
+
+    async def main() -> tuple[int, int]:
+        api = web.Application()
+        api.router.add_post("/method/{name}", method)
+        errors: list[int] = []
+        async with TestServer(api) as server:
+            publisher = AckedPublisher(lambda: producer(broker.bootstrap, "t-poll", timeout_s=8), topics)
+            url = str(server.make_url("/method"))
+            good = VkCommunity(GROUP, "vk:-48241", "c", "s", token="good-token")
+            bad = VkCommunity(7, "vk:-7", "c", "s", token="revoked")
+            poller = VkPoller([good, bad], publisher.publish, api_url=url, on_error=lambda: errors.append(1))
+            import aiohttp
+
+            async with aiohttp.ClientSession() as session:
+                published = await poller.round(session)
+            await publisher.close()
+        return published, len(errors)
+
+    published, errors = asyncio.run(main())
+    assert (published, errors) == (3, 1)  # two posts' views and the count; the revoked token failed
+    # the token travels in the body, never in a URL a proxy's log would keep
+    assert all(a["query"] == "" for a in asked) and {a["access_token"] for a in asked} == {
+        "good-token",
+        "revoked",
+    }
+    views = {(e["post_id"], e["views"]) for e in events_of(broker.bootstrap, topics.posts)}
+    assert views == {("11", 40), ("12", 7)}
+    [counted] = events_of(broker.bootstrap, topics.subscriptions)
+    assert (counted["kind"], counted["count"]) == ("subscribers.counted", 15230)
