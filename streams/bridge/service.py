@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, Final
 
@@ -108,6 +109,8 @@ class Bridge:
         self.metrics = metrics
         self.clock = clock
         self.counts = counts or Counts()
+        #: A lock per post while its reaction total is being moved (gone once nobody holds it).
+        self._post_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         metrics.configured.labels("vk").set(len(config.vk))
         metrics.configured.labels("telegram").set(sum(len(b.channels) for b in config.telegram.values()))
         metrics.configured.labels("max").set(sum(len(b.chats) for b in config.max.values()))
@@ -215,11 +218,13 @@ class Bridge:
         if isinstance(total, tuple):
             message_id, now_total, at = total
             key = f"{chat}:{message_id}"
-            before = await self.counts.get(key)
-            events = telegram.reaction_events(update, chat, public_id, message_id, before, now_total, at)
-            refused = await self.publish("telegram", events, [])
-            if refused is None:
-                await self.counts.set(key, now_total)  # only once the events are held: a retry recounts
+            lock = self._post_locks.setdefault(key, asyncio.Lock())
+            async with lock:  # one post's totals one at a time: each counts from the last
+                before = await self.counts.get(key)
+                events = telegram.reaction_events(update, chat, public_id, message_id, before, now_total, at)
+                refused = await self.publish("telegram", events, [])
+                if refused is None:
+                    await self.counts.set(key, now_total)  # only once the events are held: a retry recounts
             return refused or web.Response(text="ok")
         if isinstance(total, str):
             mapped = vk.Mapped(bad=total)
