@@ -13,7 +13,7 @@ import asyncio
 import hmac
 import logging
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 import orjson
@@ -197,23 +197,39 @@ class Bridge:
             {"platform": platform, "type": str(kind)[:64], **what}, f"{platform} {kind}: {reason}"
         )
 
-    async def telegram(self, request: web.Request) -> web.Response:
-        bot = self.config.telegram.get(request.match_info["bot"])
+    async def webhook(
+        self, request: web.Request, platform: str, bots: Mapping[str, Any], header: str
+    ) -> tuple[Any, dict[str, Any]] | web.Response:
+        """A bot's webhook request: its bot and update once the secret header matched, else the
+        answer (404 unknown bot, 403 wrong secret, 413, 400)."""
+        bot = bots.get(request.match_info["bot"])
         if bot is None:
-            return self.refuse("telegram", "unknown_community", 404, "unknown bot")
-        if not self.authentic(request, "X-Telegram-Bot-Api-Secret-Token", bot.secret):
-            return self.refuse("telegram", "bad_secret", 403, "bad secret token")
-        update = await self.body(request, "telegram")
+            return self.refuse(platform, "unknown_community", 404, "unknown bot")
+        if not self.authentic(request, header, bot.secret):
+            return self.refuse(platform, "bad_secret", 403, "bad secret")
+        update = await self.body(request, platform)
         if isinstance(update, web.Response):
             return update
+        self.metrics.last_request.labels(platform).set_to_current_time()
+        return bot, update
+
+    def ignored(self, platform: str) -> web.Response:
+        self.metrics.ignored.labels(platform).inc()
+        return web.Response(text="ok")
+
+    async def telegram(self, request: web.Request) -> web.Response:
+        checked = await self.webhook(
+            request, "telegram", self.config.telegram, "X-Telegram-Bot-Api-Secret-Token"
+        )
+        if isinstance(checked, web.Response):
+            return checked
+        bot, update = checked
         kind = next((key for key in TELEGRAM_TYPES if key in update), "other")
         self.metrics.requests.labels("telegram", kind).inc()
-        self.metrics.last_request.labels("telegram").set_to_current_time()
         chat = telegram.chat_of(update)
         public_id = bot.channels.get(chat) if chat is not None else None
         if public_id is None or chat is None:
-            self.metrics.ignored.labels("telegram").inc()
-            return web.Response(text="ok")
+            return self.ignored("telegram")
         total = telegram.reaction_total(update)
         if isinstance(total, tuple):
             message_id, now_total, at = total
@@ -233,22 +249,16 @@ class Bridge:
         return await self.answer("telegram", kind, mapped, chat=chat, update_id=update.get("update_id"))
 
     async def max(self, request: web.Request) -> web.Response:
-        bot = self.config.max.get(request.match_info["bot"])
-        if bot is None:
-            return self.refuse("max", "unknown_community", 404, "unknown bot")
-        if not self.authentic(request, "X-Max-Bot-Api-Secret", bot.secret):
-            return self.refuse("max", "bad_secret", 403, "bad secret")
-        update = await self.body(request, "max")
-        if isinstance(update, web.Response):
-            return update
+        checked = await self.webhook(request, "max", self.config.max, "X-Max-Bot-Api-Secret")
+        if isinstance(checked, web.Response):
+            return checked
+        bot, update = checked
         kind = update.get("update_type")
         self.metrics.requests.labels("max", kind if kind in MAX_TYPES else "other").inc()
-        self.metrics.last_request.labels("max").set_to_current_time()
         chat = max_api.chat_of(update)
         public_id = bot.chats.get(chat) if chat is not None else None
         if public_id is None or chat is None:
-            self.metrics.ignored.labels("max").inc()
-            return web.Response(text="ok")
+            return self.ignored("max")
         return await self.answer(
             "max", kind, max_api.to_events(update, chat, public_id, self.clock()), chat=chat
         )
@@ -257,7 +267,7 @@ class Bridge:
         """Publish what an update became (or dead-letter why not), then 200, or 503 from the broker."""
         dead = [self.dead(platform, kind, mapped.bad, **what)] if mapped.bad is not None else []
         if mapped.bad is None and not mapped.events:
-            self.metrics.ignored.labels(platform).inc()
+            self.metrics.ignored.labels(platform).inc()  # acknowledged below, like any other
         refused = await self.publish(platform, mapped.events, dead)
         return refused or web.Response(text="ok")
 
