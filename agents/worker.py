@@ -174,5 +174,5 @@ def build_worker(
     agents_metrics.register(app, metrics, settings.topics.events, table, pipeline)
     views = register_views(app, table, pipeline, feed, settings.partitions, live, watcher)
     segments.register(app, redis_client, settings.app_id)
-    page.register(app, views, pipeline, live, redis_client, settings.app_id)
+    page.register(app, views, pipeline, redis_client, settings.app_id)
     return Worker(settings, app, table, pipeline, guard, feed, agent, tables, live, watcher, metrics)

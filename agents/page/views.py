@@ -12,7 +12,6 @@ import asyncio
 import logging
 from typing import Any, Final
 
-from agents.kpi import KpiLive
 from agents.page import model, render
 from agents.segments import Filters, RankingQuery, decode_cursor, ranking
 from agents.web import MAX_OPEN_LIMIT, Answer, Views, instant
@@ -64,7 +63,7 @@ def chosen_of(query: Any) -> tuple[render.Chosen, int, int] | str:
     return render.Chosen(region, level, theme, kpi), int(raw_offset), cursor
 
 
-def card_answer(kpi: KpiLive, pipeline: Pipeline, public_id: str, at_param: str | None, now: int) -> Answer:
+def card_answer(pipeline: Pipeline, public_id: str, at_param: str | None, now: int) -> Answer:
     """``/card/{public_id}`` where the public is held: its card, or a page that says why not."""
     if not valid_public_id(public_id):
         return 400, render.problem_page("Нет такого паблика", f"«{public_id}» — не идентификатор паблика.")
@@ -77,14 +76,15 @@ def card_answer(kpi: KpiLive, pipeline: Pipeline, public_id: str, at_param: str 
     if st is None and info is None:
         message = f"О паблике {public_id} нет ни записи в реестре, ни событий."
         return 404, render.problem_page("Паблик не найден", message)
-    table = kpi.table_now(public_id, at)
+    st = st if st is not None else engine.empty(public_id)  # registered, no event yet: zero counts
+    table = engine.table_of(st, at)
     profile = engine.profile_of(public_id)
-    days = daily(st if st is not None else engine.empty(public_id), at)
+    days = daily(st, at)
     breached = {b["kpi"] for b in breaches(table, profile)}
     return 200, render.card(model.card(table, days, profile, breached, info))
 
 
-def register(app: Any, views: Views, pipeline: Pipeline, kpi: KpiLive, client: Any, app_id: str) -> None:
+def register(app: Any, views: Views, pipeline: Pipeline, client: Any, app_id: str) -> None:
     """``GET /`` and ``GET /card/{public_id}``."""
 
     @app.page("/")
@@ -135,10 +135,7 @@ def register(app: Any, views: Views, pipeline: Pipeline, kpi: KpiLive, client: A
 
     @app.page("/card/{public_id}")
     async def get_card(web: Any, request: Any, public_id: str) -> Any:
-        def answer(pipeline: Pipeline, public_id: str, at_param: str | None, now: int) -> Answer:
-            return card_answer(kpi, pipeline, public_id, at_param, now)
-
-        return await views.where_held(web, request, public_id, answer)
+        return await views.where_held(web, request, public_id, card_answer)
 
 
 async def _leaderboard(client: Any, app_id: str, chosen: render.Chosen, offset: int) -> dict[str, Any] | str:
