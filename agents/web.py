@@ -3,7 +3,6 @@ them (any worker answers for any public, forwarding to the one that holds it).""
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +18,7 @@ from agents.routing import ROUTED_HEADER, owner_of, partition_of
 from agents.table import StateTable
 from schemas.contract import LEVELS, PUBLIC_ID_PATTERN, REGION_RE, THEMES
 from schemas.validate import valid_public_id
-from streams.core.breach_tally import badness
+from streams.core.breach_tally import badness, worst_keys
 from streams.core.days import daily
 from streams.core.kpi import KPIS, Profiles
 from streams.core.timebase import HOUR_MS, LONGEST_WINDOW_HOURS, YEAR_MS, TimeError, now_ms, parse_instant
@@ -142,7 +141,7 @@ def worst_first(breaches: Iterable[dict[str, Any]], limit: int | None) -> tuple[
     for b in breaches:
         by_public.setdefault(b["public_id"], []).append(b)
     keys = [badness(p, tuple(held)) for p, held in by_public.items()]
-    order = sorted(keys) if limit is None else heapq.nsmallest(limit, keys)
+    order = worst_keys(keys, limit)
     return len(by_public), [b for key in order for b in sorted(by_public[key[2]], key=lambda b: b["kpi"])]
 
 

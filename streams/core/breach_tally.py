@@ -126,14 +126,14 @@ class BreachTally:
         kpi = filters.get("kpi")
         if kpi is None:
             keys = [self.badness[p] for p in self.breaching if self._of[p][0] in wanted]
-            return len(keys), [b for key in _first(keys, limit) for b in self.breaching[key[2]]]
+            return len(keys), [b for key in worst_keys(keys, limit) for b in self.breaching[key[2]]]
         picked: dict[str, Breach] = {}
         for p, held in self.breaching.items():
             judged = self._of[p]
             if kpi in judged[1] and judged[0] in wanted:
                 picked[p] = next(b for b in held if b["kpi"] == kpi)
         keys = [badness(p, (b,)) for p, b in picked.items()]
-        return len(keys), [picked[key[2]] for key in _first(keys, limit)]
+        return len(keys), [picked[key[2]] for key in worst_keys(keys, limit)]
 
 
 def _move(counts: dict[Any, int], key: Any, step: int, keep_zero: bool = False) -> None:
@@ -149,5 +149,6 @@ def badness(public_id: str, held: tuple[Breach, ...]) -> tuple[int, int, str]:
     return -len(held), min(b.get("since", b.get("at", 0)) for b in held), public_id
 
 
-def _first(keys: list[tuple[int, int, str]], limit: int | None) -> list[tuple[int, int, str]]:
+def worst_keys(keys: list[tuple[int, int, str]], limit: int | None) -> list[tuple[int, int, str]]:
+    """The ``limit`` smallest ``badness`` keys in order (all of them without a limit)."""
     return sorted(keys) if limit is None else heapq.nsmallest(limit, keys)
