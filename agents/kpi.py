@@ -101,8 +101,9 @@ class KpiStats:
     longest_slice_s: float = 0.0
     evaluated: int = 0
     transitions: int = 0
-    open_breaches: int = 0
     redis_failures: int = 0
+    #: The instant the last sweep judged every owned public at (epoch ms; None before one).
+    judged_at: int | None = None
 
 
 class KpiLive:
@@ -132,6 +133,18 @@ class KpiLive:
         self.stats = KpiStats()
         #: The last judgement of every owned public, counted per segment (the KPI metrics).
         self.tally = BreachTally()
+        self._partition: dict[str, int] = {}  # murmur2 is pure Python here: once per public
+
+    def partition(self, public_id: str) -> int:
+        """The event partition of ``public_id`` (Kafka's default partitioner, the broker's count)."""
+        found = self._partition.get(public_id)
+        if found is None:
+            found = self._partition[public_id] = partition_of(public_id, self.event_partitions)
+        return found
+
+    def revoked(self, partitions: set[int]) -> None:
+        """Forget the judgements of publics in ``partitions``: their new owner judges them now."""
+        self.tally.drop([p for p in list(self.tally) if self.partition(p) in partitions])
 
     # -- ChangeSink ------------------------------------------------------------------------------
 
@@ -151,9 +164,7 @@ class KpiLive:
         partitions = self.owned_partitions()
         if not partitions:
             return []
-        registered = (
-            p for p in self.engine.registry.ids() if partition_of(p, self.event_partitions) in partitions
-        )
+        registered = (p for p in self.engine.registry.ids() if self.partition(p) in partitions)
         return sorted(set(self.owned_with_state()).union(registered))
 
     # -- evaluation ----------------------------------------------------------------------------------
@@ -178,12 +189,17 @@ class KpiLive:
         redis_fields: dict[str, bytes] = {}
         gone: list[str] = []
         started = time.perf_counter()
+        owned_at_start = self.owned_partitions()
+        lost: set[int] = set()
         for public_id in public_ids:
+            if lost and self.partition(public_id) in lost:
+                continue  # revoked since it was listed: its new owner judges it
             when = at if at is not None else now_ms()
             opened = self.open_breaches(public_id)
             table = self.table_now(public_id, when)
             current = breaches(table, self.engine.profile_of(public_id))
             after, moves = transitions(current, opened, when)
+            was_breaching = public_id in self.tally.breaching
             self.tally.judged(
                 public_id,
                 segment_of(table),
@@ -192,7 +208,6 @@ class KpiLive:
                 table["response_wh_p90_s_7d"],
             )
             self.stats.evaluated += 1
-            self.stats.open_breaches += len(after) - len(opened)
             for move in moves:
                 self.send(public_id, orjson.dumps(move))
             if moves:
@@ -205,7 +220,7 @@ class KpiLive:
             if self.redis is not None:
                 if current:
                     redis_fields[public_id] = orjson.dumps(current)
-                elif opened or moves:
+                elif opened or moves or was_breaching:
                     gone.append(public_id)
             if time.perf_counter() - started >= SLICE_S:
                 self._slice_done(time.perf_counter() - started)
@@ -213,6 +228,7 @@ class KpiLive:
                 redis_fields, gone = {}, []
                 await asyncio.sleep(0)
                 started = time.perf_counter()
+                lost = owned_at_start - self.owned_partitions()
         self._slice_done(time.perf_counter() - started)
         await self._flush_redis(redis_fields, gone)
         self.stats.transitions += sent
@@ -267,15 +283,21 @@ class KpiLive:
         self.pending.clear()
         return await self.evaluate(public_ids)
 
-    async def sweep(self) -> int:
+    async def sweep(self, at: int | None = None) -> int:
+        """Judge every owned public at one instant (``at``, default now), and forget the rest: after
+        it, every count (``tally``) is that of ``breaches_at`` that instant."""
         started = time.perf_counter()
+        at = now_ms() if at is None else at
         owned = self.owned()
-        sent = await self.evaluate(owned)
-        self.tally.keep_only(set(owned))
+        sent = await self.evaluate(owned, at)
+        kept = set(owned)
+        dropped = [p for p in self.tally.breaching if p not in kept]
+        self.tally.keep_only(kept)
+        await self._flush_redis({}, dropped)  # publics this worker no longer judges at all
         self.stats.sweeps += 1
+        self.stats.judged_at = at
         self.stats.last_sweep_s = time.perf_counter() - started
         self.stats.sweeps_s += self.stats.last_sweep_s
-        self.stats.open_breaches = sum(1 for public_id in owned if self.table.get(public_id.encode()))
         return sent
 
     async def breaches_at(self, at: int) -> list[Breach]:
@@ -334,6 +356,12 @@ def register(
         redis_key=f"{settings.app_id}:breaches",
     )
     pipeline.add_sink(live)
+    events = set(settings.topics.events)
+
+    @app.on_partitions_revoked.connect
+    async def on_revoked(app_: faust.App, revoked: set, **kwargs: object) -> None:
+        live.revoked({tp.partition for tp in revoked if tp.topic in events})
+
     watcher = None
     if settings.profiles is not None:
         watcher = ProfilesWatcher(settings.profiles, pipeline.engine.profiles)

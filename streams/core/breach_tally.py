@@ -8,7 +8,7 @@ tally is always that of the last judgement of every owned public. Pure: no clock
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from streams.core.breaches import Breach
@@ -55,9 +55,15 @@ class BreachTally:
         #: Per public in breach: how bad it is, as ``worst`` orders publics (kept with ``breaching``:
         #: a list of the worst of 170 000 publics then compares tuples, computing nothing).
         self.badness: dict[str, tuple[int, int, str]] = {}
+        #: Breaches open at the last judgement of every public (the sum of ``breaching``'s lengths).
+        self.open_breaches = 0
 
     def __len__(self) -> int:
         return len(self._of)
+
+    def __iter__(self) -> Iterator[str]:
+        """The publics judged."""
+        return iter(self._of)
 
     def judged(
         self,
@@ -79,6 +85,7 @@ class BreachTally:
                 self._count(before, -1)
             self._of[public_id] = judgement
             self._count(judgement, +1)
+        self.open_breaches += len(current) - len(self.breaching.get(public_id, ()))
         if current:
             self.breaching[public_id] = current
             self.badness[public_id] = badness(public_id, current)
@@ -92,7 +99,7 @@ class BreachTally:
             before = self._of.pop(public_id, None)
             if before is not None:
                 self._count(before, -1)
-            self.breaching.pop(public_id, None)
+            self.open_breaches -= len(self.breaching.pop(public_id, ()))
             self.badness.pop(public_id, None)
 
     def keep_only(self, public_ids: set[str]) -> None:

@@ -91,6 +91,7 @@ def test_counts_equal_a_count_from_scratch(steps: list) -> None:
     assert tally.response_p90_count == {s: len(r) for s, r in responses.items()}
     assert tally.response_p90_sum == {s: sum(r) for s, r in responses.items()}
     assert set(tally.breaching) == {p for p, (_, kpis, _, _) in last.items() if kpis}
+    assert tally.open_breaches == sum(len(kpis) for _, kpis, _, _ in last.values()) >= 0
 
 
 def full(public_id: str, segment: Segment, kpi: str, since: int) -> dict:

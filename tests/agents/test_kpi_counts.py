@@ -1,0 +1,122 @@
+"""One truth for counts: whatever opens, closes, is judged again, revoked or reassigned, the evaluator's
+counts after a sweep (what /health, /breaches/open, /metrics and the status line read) equal a count
+from scratch of the contract's breaches at the sweep's instant, and none is ever negative."""
+
+from __future__ import annotations
+
+import asyncio
+
+import orjson
+from hypothesis import given
+from hypothesis import strategies as st
+
+from agents.kpi import KpiLive
+from agents.routing import partition_of
+from streams.core.engine import Engine
+from streams.core.kpi import BUILT_IN_PROFILES
+from streams.core.registry import PublicInfo, Registry
+from streams.pipeline import Pipeline
+from tests.logs import BASE, DAY, HOUR, published
+from tests.streams.test_pipeline import DictStore
+
+PARTITIONS = 3
+PUBLICS = [f"vk:-{n}" for n in range(1, 9)]
+TOPIC = "t.posts"
+SEGMENT = {"region": "RU-NIZ", "level": "municipal", "theme": "culture"}
+
+steps = st.lists(
+    st.one_of(
+        # posts of a public, some hours before the clock
+        st.tuples(st.just("posts"), st.sampled_from(PUBLICS), st.integers(1, 4), st.integers(0, 200)),
+        st.tuples(st.just("time"), st.integers(1, 96)),  # the clock moves on, in hours
+        st.tuples(st.just("pending"), st.none()),  # the publics with events are judged now
+        st.tuples(st.just("sweep"), st.none()),
+        st.tuples(st.just("revoke"), st.integers(0, PARTITIONS - 1)),
+        st.tuples(st.just("assign"), st.integers(0, PARTITIONS - 1)),
+    ),
+    max_size=30,
+)
+
+
+class World:
+    """A worker's evaluator over a real pipeline and engine, its partitions set by the steps."""
+
+    def __init__(self) -> None:
+        registry = Registry()
+        for public_id in PUBLICS[::2]:  # half registered (judged with no events), half not
+            record = {"v": 1, "public_id": public_id, "name": public_id, **SEGMENT}
+            registry.put(PublicInfo.from_record(record))
+        self.now = BASE + 10 * DAY
+        self.pipeline = Pipeline(DictStore(), Engine(registry, BUILT_IN_PROFILES), clock=lambda: self.now)
+        self.owned: set[int] = set(range(PARTITIONS))
+        self.offset = 0
+        self.sent: list[bytes] = []
+        self.kpi = KpiLive(
+            self.pipeline,
+            {},  # type: ignore[arg-type]  # the breach table's mapping interface
+            lambda public_id, value: self.sent.append(value),
+            lambda: set(self.owned),
+            lambda: [p for p, part in self.pipeline.held().items() if part in self.owned],
+            PARTITIONS,
+        )
+        self.pipeline.add_sink(self.kpi)
+
+    def posts(self, public_id: str, n: int, hours_ago: int) -> None:
+        partition = partition_of(public_id, PARTITIONS)
+        if partition not in self.owned:
+            return  # another worker's public: its events go there
+        for i in range(n):
+            ev = published(self.now - hours_ago * HOUR - i * 60_000, f"p{self.offset}", public_id=public_id)
+            self.pipeline.apply_message(TOPIC, partition, self.offset, public_id.encode(), orjson.dumps(ev))
+            self.offset += 1
+        self.pipeline.flush()
+
+    def revoke(self, partition: int) -> None:
+        self.owned.discard(partition)
+        self.pipeline.forget_partitions({partition})
+        self.kpi.revoked({partition})
+
+
+@given(steps)
+def test_counts_after_a_sweep_equal_a_count_from_scratch(script: list) -> None:
+    world = World()
+
+    async def run() -> None:
+        for step in script:
+            match step:
+                case ("posts", public_id, n, hours_ago):
+                    world.posts(public_id, n, hours_ago)
+                case ("time", hours):
+                    world.now += hours * HOUR
+                case ("pending", _):
+                    await world.kpi.evaluate_pending()
+                case ("sweep", _):
+                    await world.kpi.sweep(world.now)
+                    assert_counts(world)
+                case ("revoke", partition):
+                    world.revoke(partition)
+                case ("assign", partition):
+                    world.owned.add(partition)
+            tally = world.kpi.tally
+            assert tally.open_breaches >= 0 and len(tally) >= 0 and len(tally.breaching) >= 0
+            # at every moment, only publics of partitions owned now are counted here
+            assert {partition_of(p, PARTITIONS) for p in tally} <= world.owned
+        await world.kpi.sweep(world.now)
+        assert_counts(world)
+
+    asyncio.run(run())
+
+
+def assert_counts(world: World) -> None:
+    at = world.kpi.stats.judged_at
+    assert at is not None
+    owned = world.kpi.owned()
+    from_scratch = [b for public_id in owned for b in world.kpi.breaches_now(public_id, at)]
+    tally = world.kpi.tally
+    assert sorted(tally) == sorted(owned)
+    assert tally.open_breaches == len(from_scratch)
+    assert set(tally.breaching) == {b["public_id"] for b in from_scratch}
+    # the open set (what transitions were told) says the same
+    assert {p for p in owned if world.kpi.open_breaches(p)} == set(tally.breaching)
+    publics, listed = tally.worst({}, None)  # /breaches/open
+    assert publics == len(tally.breaching) and len(listed) == tally.open_breaches
