@@ -29,11 +29,11 @@ log = logging.getLogger(__name__)
 EXIT_NOT_WRITTEN: Final = 75
 
 
-def stop_now(reason: str) -> None:
+def stop_now(reason: str, status: int = EXIT_NOT_WRITTEN) -> None:
     """The worker's failure action: no commit may follow, so no clean shutdown either."""
     log.critical("%s; stopping without committing offsets: a restart resumes from the last commit", reason)
     logging.shutdown()
-    os._exit(EXIT_NOT_WRITTEN)
+    os._exit(status)
 
 
 class DeliveryGuard:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 
-from streams.cli.common import EXIT_OK, EXIT_USAGE, add_command, fail, load_settings_of, port_taken
+from streams.cli.common import EXIT_OK, EXIT_USAGE, add_command, fail, load_settings_of, port_taken, say
 from streams.settings import WORKER_SETTINGS, WorkerSettings, add_options
 
 HELP = """\
@@ -28,7 +29,8 @@ examples:
   gospulse worker --broker tansu://127.0.0.1:9092       # the embedded broker tansu
 
 exit status: 0 stopped; 1 a service did not answer, or the stop overran --stop-timeout-s; 2 wrong
-arguments or settings; 75 a record was not written (restart it).
+arguments, settings or topics; 75 a record was not written (restart it); 78 the event topics'
+partitions changed while it ran (start a new --app-id).
 """
 
 
@@ -68,8 +70,31 @@ def run(args: argparse.Namespace) -> int:
     problem = unreachable_services(settings)
     if problem:
         return fail("worker", problem)
-    from agents.worker import build_worker
+    from kafka.errors import KafkaError
 
+    from agents.worker import build_worker, changelog_topics
+    from streams.kafka_client import TopicLayoutError, event_partitions
+
+    try:
+        partitions = event_partitions(
+            settings.broker.bootstrap, settings.topics, settings.partitions, changelog_topics(settings.app_id)
+        )
+    except TopicLayoutError as exc:
+        return fail("worker", str(exc), EXIT_USAGE)
+    except KafkaError as exc:
+        return fail(
+            "worker",
+            f"{settings.broker.bootstrap} accepts connections but does not answer as a Kafka broker "
+            f"({exc}); is --broker (env GOSPULSE_BROKER) pointing at the broker's port?",
+        )
+    if partitions != settings.partitions:
+        say(
+            "worker",
+            f"the event topics have {partitions} partitions on the broker; the worker maps publics to "
+            f"those ({settings.partitions}, from --partitions or GOSPULSE_PARTITIONS, is used only to "
+            "create missing topics)",
+        )
+        settings = replace(settings, partitions=partitions)
     build_worker(settings, profiles=profiles).run(args.loglevel)
     return EXIT_OK
 
