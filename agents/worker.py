@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 from dataclasses import dataclass
@@ -9,7 +10,7 @@ from typing import Any
 
 import faust
 
-from agents import ingest, kpi, segments, serve
+from agents import ingest, kpi, layout, segments, serve
 from agents import metrics as agents_metrics
 from agents.delivery import DeliveryGuard, never_commit_unprocessed
 from agents.highwater import register_tansu_transport
@@ -62,6 +63,15 @@ class Worker:
         # aiokafka debug line would then be built (and dropped) per request, about a tenth of the CPU.
         worker.spinner = None
         worker.execute_from_commandline()
+
+
+#: The worker's changelogged tables (Faust names each changelog ``<app-id>-<table>-changelog``).
+TABLES = ("state", "breaches")
+
+
+def changelog_topics(app_id: str) -> tuple[str, ...]:
+    """The changelog topics of a worker group's tables: partitioned as its event topics must be."""
+    return tuple(f"{app_id}-{table}-changelog" for table in TABLES)
 
 
 def advertised_url(settings: WorkerSettings) -> str:
@@ -146,6 +156,14 @@ def build_worker(
     async def follow_registry() -> None:
         await feed.run()
 
+    @app.task
+    async def report_on_usr1() -> None:
+        import signal
+
+        from agents.diagnose import log_report
+
+        asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, log_report, app, guard)
+
     metrics = WorkerMetrics(
         Sources(pipeline, None, lambda: len(records), state_values), settings.metrics_breach_series
     )
@@ -172,6 +190,7 @@ def build_worker(
     if watcher is not None:
         metrics.sources.profiles_error = lambda: watcher.error
     agents_metrics.register(app, metrics, settings.topics.events, table, pipeline)
+    layout.register(app, settings.topics.events, settings.partitions)
     views = register_views(app, table, pipeline, feed, settings.partitions, live, watcher)
     segments.register(app, redis_client, settings.app_id)
     page.register(app, views, pipeline, redis_client, settings.app_id)
