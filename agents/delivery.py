@@ -76,7 +76,18 @@ class DeliveryGuard:
         """Wrap a producer's ``flush`` (which Faust awaits right before committing offsets)."""
 
         async def flush_then_settle() -> None:
-            await flush()
+            # The producer's own flush waits as long as its request timeout (Faust's default: 20
+            # minutes) for a broker that never answers: bounded here, so a commit that cannot be
+            # made safe stops the worker within ``timeout_s`` instead of stalling it silently.
+            flushing = asyncio.ensure_future(flush())
+            done, _ = await asyncio.wait({flushing}, timeout=self.timeout_s)
+            if not done:
+                self.fail(
+                    f"the producer did not flush within {self.timeout_s:g} s: the broker has not "
+                    f"acknowledged {len(self.pending)} records sent before this commit"
+                )
+            else:
+                flushing.result()
             await self.settle()
 
         return flush_then_settle

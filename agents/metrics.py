@@ -58,6 +58,7 @@ class Sample:
     taken_at: float = 0.0
     end_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
     lag: dict[tuple[str, int], int] = field(default_factory=dict)
+    committed: dict[tuple[str, int], int | None] = field(default_factory=dict)
     assigned: int = 0
     recovering: bool = False
     state_records: int = 0
@@ -83,6 +84,8 @@ class WorkerMetrics:
         self.sources = sources
         self.breach_series = breach_series
         self.sample = Sample()
+        #: Seconds the worst event partition has been behind with no commit (``agents.stall``).
+        self.stalled_s = 0.0
         disable_created_metrics()  # a ``_created`` series per counter doubles the series for nothing
         self.registry = CollectorRegistry(auto_describe=False)
         self.messages = Counter(
@@ -147,7 +150,7 @@ class _Collector:
         src = self.metrics.sources
         yield from _build_info()
         yield from _pipeline(src.pipeline)
-        yield from _sampled(self.metrics.sample, src)
+        yield from _sampled(self.metrics.sample, src, self.metrics.stalled_s)
         yield from _redis(src)
         yield from _kpi(src.kpi, src.profiles_error())
 
@@ -209,7 +212,7 @@ def _pipeline(pipeline: Any) -> Iterator[Metric]:
         )
 
 
-def _sampled(sample: Sample, src: Sources) -> Iterator[Metric]:
+def _sampled(sample: Sample, src: Sources, stalled_s: float) -> Iterator[Metric]:
     lag = GaugeMetricFamily(
         "gospulse_consumer_lag_messages",
         "Messages in an assigned event partition past the committed offset.",
@@ -228,6 +231,11 @@ def _sampled(sample: Sample, src: Sources) -> Iterator[Metric]:
     yield end
     yield GaugeMetricFamily(
         "gospulse_assigned_partitions", "Event partitions assigned to this worker.", value=sample.assigned
+    )
+    yield GaugeMetricFamily(
+        "gospulse_consumer_stalled_seconds",
+        "How long the worst assigned event partition has been behind with no offset committed (0: none).",
+        value=stalled_s,
     )
     yield GaugeMetricFamily(
         "gospulse_recovery_in_progress",
@@ -413,6 +421,7 @@ def sample(app: Any, events: tuple[str, ...], table: Any, pipeline: Any) -> Samp
     consumer = app.consumer
     end_offsets: dict[tuple[str, int], int] = {}
     lag: dict[tuple[str, int], int] = {}
+    committed_at: dict[tuple[str, int], int | None] = {}
     assigned = 0
     try:
         assignment = [tp for tp in consumer.assignment() if tp.topic in events]
@@ -429,11 +438,13 @@ def sample(app: Any, events: tuple[str, ...], table: Any, pipeline: Any) -> Samp
         end_offsets[(tp.topic, tp.partition)] = end
         committed = consumer._committed_offset.get(tp)
         lag[(tp.topic, tp.partition)] = max(0, end - (committed or 0))
+        committed_at[(tp.topic, tp.partition)] = committed
     recovery = app.tables.recovery
     return Sample(
         taken_at=time.time(),
         end_offsets=end_offsets,
         lag=lag,
+        committed=committed_at,
         assigned=assigned,
         recovering=bool(recovery.in_recovery) or not recovery.completed.is_set(),
         state_records=len(table),

@@ -353,7 +353,7 @@ def document() -> dict[str, Any]:
                     "summary": "Readiness and counters",
                     "responses": {
                         "200": _json("ready", {"type": "object"}),
-                        "503": _json("recovering", {"type": "object"}),
+                        "503": _json("recovering, or stalled (no commit while behind)", {"type": "object"}),
                     },
                 }
             },

@@ -158,6 +158,8 @@ def register_views(
     partitions: int,
     kpi: KpiLive,
     watcher: ProfilesWatcher | None,
+    stalled_s: Callable[[], float] = lambda: 0.0,
+    stall_after_s: float = float("inf"),
 ) -> Views:
     """``GET /publics/{public_id}?at=T``, its days, ``GET /breaches``, ``GET /breaches/open`` and
     ``GET /health`` on the worker's web port; returns what the curators' page builds on."""
@@ -254,8 +256,10 @@ def register_views(
     @app.page("/health")
     async def health(web: Any, request: Any) -> Any:
         ready = app.tables.recovery.completed.is_set() and feed.caught_up.is_set()
+        stalled = stalled_s()
         body = {
-            "status": "ready" if ready else "recovering",
+            "status": "stalled" if stalled >= stall_after_s else "ready" if ready else "recovering",
+            "stalled_s": round(stalled, 1),
             "events_applied": pipeline.applied,
             "duplicates": pipeline.duplicates,
             "events_rejected": pipeline.rejected,
@@ -274,7 +278,7 @@ def register_views(
             "kpi_longest_slice_s": round(kpi.stats.longest_slice_s, 3),
             "kpi_redis_failures": kpi.stats.redis_failures,
         }
-        return web.json(body, status=200 if ready else 503)
+        return web.json(body, status=200 if body["status"] == "ready" else 503)
 
     return Views(open_breaches, where_held)
 

@@ -10,9 +10,10 @@ from typing import Any
 
 import faust
 
-from agents import ingest, kpi, layout, segments, serve
+from agents import ingest, kpi, layout, segments, serve, stall
 from agents import metrics as agents_metrics
 from agents.delivery import DeliveryGuard, never_commit_unprocessed
+from agents.diagnose import log_report
 from agents.highwater import register_tansu_transport
 from agents.kpi import KpiLive, ProfilesWatcher
 from agents.metrics import Sources, WorkerMetrics
@@ -160,8 +161,6 @@ def build_worker(
     async def report_on_usr1() -> None:
         import signal
 
-        from agents.diagnose import log_report
-
         asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, log_report, app, guard)
 
     metrics = WorkerMetrics(
@@ -191,7 +190,18 @@ def build_worker(
         metrics.sources.profiles_error = lambda: watcher.error
     agents_metrics.register(app, metrics, settings.topics.events, table, pipeline)
     layout.register(app, settings.topics.events, settings.partitions)
-    views = register_views(app, table, pipeline, feed, settings.partitions, live, watcher)
+    stall.register(app, metrics, settings.stall_after_s, lambda: log_report(app, guard))
+    views = register_views(
+        app,
+        table,
+        pipeline,
+        feed,
+        settings.partitions,
+        live,
+        watcher,
+        lambda: metrics.stalled_s,
+        settings.stall_after_s,
+    )
     segments.register(app, redis_client, settings.app_id)
     page.register(app, views, pipeline, redis_client, settings.app_id)
     return Worker(settings, app, table, pipeline, guard, feed, agent, tables, live, watcher, metrics)

@@ -358,6 +358,14 @@ SETTINGS: dict[str, Setting] = {
             "60 suits most",
             metavar="SECONDS",
         ),
+        Setting(
+            "stall_after_s",
+            seconds(5, 3600),
+            120.0,
+            "how long an event partition may stay behind with no commit before the worker reports a stall",
+            "120 suits most",
+            metavar="SECONDS",
+        ),
     )
 }
 
@@ -429,6 +437,7 @@ class WorkerSettings:
     metrics_breach_series: int = _D["metrics_breach_series"]
     stop_timeout_s: int = _D["stop_timeout_s"]
     delivery_timeout_s: float = _D["delivery_timeout_s"]
+    stall_after_s: float = _D["stall_after_s"]
 
 
 #: The worker's settings, in the order ``--help`` lists them.

@@ -198,3 +198,22 @@ def test_a_message_skipped_by_its_stream_is_never_acknowledged_and_is_delivered_
     decline(declined)
     assert not Consumer.ack(consumer, declined)
     assert declined not in consumer._unacked_messages and 10 not in consumer._acked[TP("t-skip.posts", 0)]
+
+
+def test_a_producer_flush_that_never_returns_fails_the_guard_after_its_timeout() -> None:
+    """Seen under load on the embedded broker: a produce request never answered held the producer's
+    flush (and with it every commit) for Faust's 20-minute request timeout, the worker silent."""
+
+    async def scenario() -> None:
+        failures: list[str] = []
+        guard = DeliveryGuard(timeout_s=0.2, on_failure=failures.append)
+        guard.track(asyncio.get_running_loop().create_future(), "state record 'vk:-1'")
+        never = asyncio.Event()
+        with pytest.raises(RecordNotWritten):
+            await guard.before(never.wait)()
+        assert failures == [
+            "the producer did not flush within 0.2 s: the broker has not acknowledged 1 records sent "
+            "before this commit"
+        ]
+
+    asyncio.run(scenario())
