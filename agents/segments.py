@@ -12,6 +12,7 @@ import base64
 from dataclasses import dataclass
 from typing import Any
 
+from agents.query import whole_number
 from schemas.contract import LEVELS, REGION_RE, THEMES
 from streams.core.rankings import ANY, RANKED, ranking_key
 from streams.serving import segment_counts
@@ -73,6 +74,11 @@ def segments_query(query: Any) -> Filters | str:
     return _unknown(query, SEGMENT_FILTERS) or _filters(query)
 
 
+#: The furthest a cursor may point: past every public of the country many times over (a larger one
+#: is no cursor this API gave, and Redis would refuse it).
+MAX_CURSOR_OFFSET = 10_000_000
+
+
 def encode_cursor(offset: int) -> str:
     return base64.urlsafe_b64encode(f"o{offset}".encode()).decode().rstrip("=")
 
@@ -82,9 +88,9 @@ def decode_cursor(cursor: str) -> int | None:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (ValueError, UnicodeDecodeError):
         return None
-    if not text.startswith("o") or not text[1:].isdigit():
+    if not text.startswith("o"):
         return None
-    return int(text[1:])
+    return whole_number(text[1:], 0, MAX_CURSOR_OFFSET)
 
 
 def ranking_query(query: Any) -> RankingQuery | str:
@@ -106,7 +112,8 @@ def ranking_query(query: Any) -> RankingQuery | str:
     if order not in ("asc", "desc"):
         return f"order: {order!r} is neither asc nor desc"
     raw_limit = query.get("limit", str(DEFAULT_LIMIT))
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+    limit = whole_number(raw_limit, 1, MAX_LIMIT)
+    if limit is None:
         return f"limit: {raw_limit!r} is not a whole number from 1 to {MAX_LIMIT}"
     offset = 0
     if query.get("cursor"):
@@ -114,7 +121,7 @@ def ranking_query(query: Any) -> RankingQuery | str:
         if decoded is None:
             return "cursor: not a cursor this API gave (take next_cursor from the previous page)"
         offset = decoded
-    return RankingQuery(kpi, filters, order, int(raw_limit), offset)
+    return RankingQuery(kpi, filters, order, limit, offset)
 
 
 async def ranking(client: Any, app_id: str, q: RankingQuery) -> dict[str, Any]:

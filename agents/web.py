@@ -13,6 +13,7 @@ import faust
 from yarl import URL
 
 from agents.kpi import KpiLive, ProfilesWatcher
+from agents.query import whole_number
 from agents.registry_feed import RegistryFeed
 from agents.routing import ROUTED_HEADER, owner_of, partition_of
 from agents.table import StateTable
@@ -125,9 +126,9 @@ def open_breach_query(query: Any, profiles: Profiles) -> tuple[dict[str, str], i
     limit = None
     raw = query.get("limit")
     if raw is not None:
-        if not raw.isdigit() or not 1 <= int(raw) <= MAX_OPEN_LIMIT:
+        limit = whole_number(raw, 1, MAX_OPEN_LIMIT)
+        if limit is None:
             return f"limit: {raw!r} is not a whole number from 1 to {MAX_OPEN_LIMIT}"
-        limit = int(raw)
     checked = breach_query({k: v for k, v in query.items() if k != "limit"}, profiles, 0)
     return checked if isinstance(checked, str) else (checked[1], limit)
 

@@ -43,7 +43,7 @@ class BrokerAddress:
         servers = tuple(s.strip() for s in rest.replace(";", ",").split(","))
         for server in servers:
             host, _, port = server.rpartition(":")
-            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            if not host or not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
                 raise ValueError(
                     f"{server!r} is not HOST:PORT; write e.g. 127.0.0.1:9092 or kafka://kafka:9092"
                 )

@@ -13,7 +13,8 @@ import logging
 from typing import Any, Final
 
 from agents.page import model, render
-from agents.segments import Filters, RankingQuery, decode_cursor, ranking
+from agents.query import whole_number
+from agents.segments import MAX_CURSOR_OFFSET, Filters, RankingQuery, decode_cursor, ranking
 from agents.web import MAX_OPEN_LIMIT, Answer, Views, instant
 from schemas.contract import LEVELS, REGION_RE, THEMES
 from schemas.validate import valid_public_id
@@ -48,9 +49,10 @@ def chosen_of(query: Any) -> tuple[render.Chosen, int, int] | str:
     if kpi not in RANKED:
         return f"Показатель «{kpi}» не ранжируется; выберите вкладку рейтинга."
     raw_offset = query.get("offset") or "0"
-    if not raw_offset.isdigit():
+    offset = whole_number(raw_offset, 0, MAX_CURSOR_OFFSET)
+    if offset is None:
         return f"Смещение списка «{raw_offset}» — не число; откройте страницу заново."
-    if int(raw_offset) + SHOWN > MAX_OPEN_LIMIT:
+    if offset + SHOWN > MAX_OPEN_LIMIT:
         return (
             f"Список нарушителей листается до {MAX_OPEN_LIMIT}-го; сузьте выбор регионом, уровнем или темой."
         )
@@ -60,7 +62,7 @@ def chosen_of(query: Any) -> tuple[render.Chosen, int, int] | str:
         if decoded is None:
             return "Ссылка на следующую страницу рейтинга испорчена; откройте рейтинг заново."
         cursor = decoded
-    return render.Chosen(region, level, theme, kpi), int(raw_offset), cursor
+    return render.Chosen(region, level, theme, kpi), offset, cursor
 
 
 def card_answer(pipeline: Pipeline, public_id: str, at_param: str | None, now: int) -> Answer:

@@ -144,7 +144,8 @@ DEFAULT_CALENDAR: Final = calendar_for(DEFAULT_TZ)
 def parse_clock(text: str) -> int:
     """``"HH:MM"`` to minutes after midnight; ``ValueError`` otherwise."""
     hours, sep, minutes = text.partition(":")
-    if not (sep and len(hours) == 2 and len(minutes) == 2 and hours.isdigit() and minutes.isdigit()):
+    digits = (hours + minutes).isascii() and hours.isdigit() and minutes.isdigit()
+    if not (sep and len(hours) == 2 and len(minutes) == 2 and digits):
         raise ValueError(f"{text!r} is not a time of day HH:MM")
     h, m = int(hours), int(minutes)
     if not (0 <= h <= 24 and 0 <= m < 60) or h * 60 + m > 24 * 60:
