@@ -8,7 +8,8 @@ from typing import Any
 
 import faust
 
-from agents.delivery import DeliveryGuard, decline, seek_back
+from agents.edge import committed_offset
+from agents.edge.delivery import DeliveryGuard, decline, seek_back
 from streams.pipeline import DeadLetter, Pipeline
 from streams.settings import WorkerSettings
 from streams.topics import DEAD_LETTER_TOPIC_CONFIG
@@ -70,7 +71,7 @@ def register(
     def in_order(message: Any) -> bool:
         """Whether ``message`` may be applied now (else it is declined, and comes again)."""
         tp, offset = (message.topic, message.partition), message.offset
-        committed = app.consumer._committed_offset.get(message.tp)  # the next offset a restart reads
+        committed = committed_offset(app.consumer, message.tp)  # the next offset a restart reads
         awaited = missing.get(tp)
         if awaited is not None and committed is not None and committed > awaited:
             # committed past by the worker that held the partition meanwhile: nothing is missing

@@ -23,7 +23,7 @@ from typing import Any
 import faust
 import orjson
 
-from agents.delivery import DeliveryGuard
+from agents.edge.delivery import DeliveryGuard
 from agents.routing import partition_of
 from agents.table import StateTable, assigned_partitions
 from streams.core.breach_tally import BreachTally, segment_of

@@ -14,7 +14,7 @@ from typing import Final
 
 import faust
 
-from agents.delivery import stop_now
+from agents.edge.delivery import stop_now
 
 log = logging.getLogger(__name__)
 

@@ -33,6 +33,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
+from agents.edge import committed_offset
 from streams.core.breach_tally import UNKNOWN, BreachTally
 from streams.core.kpi import KPIS
 
@@ -436,7 +437,7 @@ def sample(app: Any, events: tuple[str, ...], table: Any, pipeline: Any) -> Samp
         if end is None:
             continue  # no fetch answered yet for this partition
         end_offsets[(tp.topic, tp.partition)] = end
-        committed = consumer._committed_offset.get(tp)
+        committed = committed_offset(consumer, tp)
         lag[(tp.topic, tp.partition)] = max(0, end - (committed or 0))
         committed_at[(tp.topic, tp.partition)] = committed
     recovery = app.tables.recovery

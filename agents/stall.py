@@ -5,7 +5,7 @@ producer that never hears back from the broker), and then a restart would redo e
 tables served meanwhile are stale. So progress is the committed offset. An event partition is
 *stalled* while it is behind (lag > 0) and its committed offset has not moved; recovery and
 rebalances are not stalls. Past ``stall_after_s`` the worker logs what its consumer, fetcher and
-producer are doing (``agents.diagnose``), ``/health`` answers 503 with ``stalled_s``, and the gauge
+producer are doing (``agents.edge.diagnose``), ``/health`` answers 503 with ``stalled_s``, and the gauge
 ``gospulse_consumer_stalled_seconds`` feeds the alert ``GospulseConsumerStalled``.
 """
 

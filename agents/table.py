@@ -7,7 +7,7 @@ from typing import Any
 
 import faust
 
-from agents.delivery import DeliveryGuard
+from agents.edge.delivery import DeliveryGuard
 from agents.routing import partition_of
 
 

@@ -12,14 +12,15 @@ import faust
 
 from agents import ingest, kpi, layout, segments, serve, stall
 from agents import metrics as agents_metrics
-from agents.delivery import DeliveryGuard, never_commit_unprocessed
-from agents.diagnose import log_report
-from agents.highwater import register_tansu_transport
+from agents.edge import check as check_edge
+from agents.edge.delivery import DeliveryGuard, never_commit_unprocessed
+from agents.edge.diagnose import log_report
+from agents.edge.highwater import register_tansu_transport
+from agents.edge.shutdown import BoundedStopWorker
 from agents.kpi import KpiLive, ProfilesWatcher
 from agents.metrics import Sources, WorkerMetrics
 from agents.page import views as page
 from agents.registry_feed import RegistryFeed
-from agents.shutdown import BoundedStopWorker
 from agents.table import StateTable, TableStore, owned_publics
 from agents.web import register_views
 from schemas.contract import DEAD_LETTER_MAX_BYTES
@@ -58,7 +59,7 @@ class Worker:
         )
         # Faust's changelog buffer warns whenever a batch queues more than 100 records ("producer buffer
         # full", then "producer flush took"): routine here, every batch, and the guard already waits
-        # for every record (agents.delivery); a record that fails is logged there.
+        # for every record (agents.edge.delivery); a record that fails is logged there.
         logging.getLogger("faust.transport.producer").setLevel(logging.ERROR)
         # The terminal spinner sets the root logger to DEBUG so that it spins on every record: every
         # aiokafka debug line would then be built (and dropped) per request, about a tenth of the CPU.
@@ -86,7 +87,8 @@ def advertised_url(settings: WorkerSettings) -> str:
 
 def faust_app(settings: WorkerSettings) -> faust.App:
     """The Faust app as the worker configures it (the benchmarks' baselines share it)."""
-    register_tansu_transport()  # a tansu:// broker gets recovery to true end offsets (agents.highwater)
+    check_edge()  # the Faust internals agents.edge patches are as it expects, else stop here
+    register_tansu_transport()  # a tansu:// broker gets recovery to true end offsets (agents.edge.highwater)
     return faust.App(
         settings.app_id,
         broker=settings.broker.url,
@@ -106,6 +108,9 @@ def faust_app(settings: WorkerSettings) -> faust.App:
         web_port=settings.web_port,
         canonical_url=advertised_url(settings),
         web_enabled=True,
+        # Faust's own debug pages list every table key and the assignment: not for a public port
+        web_router_enabled=False,
+        web_tables_enabled=False,
     )
 
 
@@ -120,13 +125,13 @@ def build_worker(
     client) the Redis tables.
 
     ``guard`` (default: one that stops the process) holds every commit until the records before it
-    are written (``agents.delivery``); ``send_dead`` replaces the dead-letter topic (for Faust's test
+    are written (``agents.edge.delivery``); ``send_dead`` replaces the dead-letter topic (for Faust's test
     context, which has no broker). ``profiles`` defaults to ``settings.profiles``'s (a file with a
     fault raises ``ProfilesError``), else the built-in ones.
     """
     if profiles is None:
         profiles = read_profiles(settings.profiles) if settings.profiles is not None else BUILT_IN_PROFILES
-    never_commit_unprocessed(settings.topics.events)  # agents.delivery: Faust's acks of skipped messages
+    never_commit_unprocessed(settings.topics.events)  # agents.edge.delivery: Faust's acks of skipped messages
     app = faust_app(settings)
     guard = guard or DeliveryGuard(settings.delivery_timeout_s)
     app.producer.flush = guard.before(app.producer.flush)  # type: ignore[method-assign]

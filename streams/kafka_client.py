@@ -2,7 +2,7 @@
 
 A broker is written ``HOST:PORT`` (several joined by ``,`` or ``;``), optionally with a scheme:
 ``kafka://`` (any Kafka-protocol broker, the default) or ``tansu://`` (the embedded broker tansu,
-whose end offsets the worker checks; ``agents.highwater``). ``BrokerAddress`` is the one parser.
+whose end offsets the worker checks; ``agents.edge.highwater``). ``BrokerAddress`` is the one parser.
 """
 
 from __future__ import annotations

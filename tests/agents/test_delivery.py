@@ -17,7 +17,7 @@ from typing import Any
 import faust
 import pytest
 
-from agents.delivery import DeliveryGuard, RecordNotWritten
+from agents.edge.delivery import DeliveryGuard, RecordNotWritten
 
 
 def _slow_buffer(seconds_per_record: float, fail: set[int] | None = None) -> tuple[Any, list[asyncio.Future]]:
@@ -103,7 +103,7 @@ def test_a_gap_in_an_event_topic_is_never_acknowledged_and_is_sought_back(
     from faust.types import TP
     from intervaltree import IntervalTree
 
-    from agents.delivery import never_commit_unprocessed
+    from agents.edge.delivery import never_commit_unprocessed
 
     never_commit_unprocessed(["t-gap.posts"])
     calls: list[str] = []
@@ -151,7 +151,7 @@ def test_a_message_skipped_by_its_stream_is_never_acknowledged_and_is_delivered_
     from faust.types import TP
     from faust.types.tuples import Message
 
-    from agents.delivery import decline, never_commit_unprocessed
+    from agents.edge.delivery import decline, never_commit_unprocessed
 
     never_commit_unprocessed(["t-skip.posts"])
     calls: list[str] = []

@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from agents import ingest
-from agents.delivery import DeliveryGuard, RecordNotWritten
+from agents.edge.delivery import DeliveryGuard, RecordNotWritten
 from agents.worker import build_worker
 from streams.core.layout import StateTooLarge, decode
 from streams.core.table import snapshot

@@ -13,7 +13,7 @@ import orjson
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from agents.delivery import DeliveryGuard
+from agents.edge.delivery import DeliveryGuard
 from agents.worker import Worker, build_worker
 from streams.settings import WorkerSettings
 from tests.logs import published

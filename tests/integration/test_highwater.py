@@ -9,7 +9,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient, NewTopic
 
-from agents.highwater import TansuTransport, true_end_offsets
+from agents.edge.highwater import TansuTransport, true_end_offsets
 from agents.worker import faust_app
 from streams.kafka_client import BrokerAddress
 from streams.local.tansu import EmbeddedBroker

@@ -13,7 +13,7 @@ import orjson
 import redis
 from kafka import KafkaProducer
 
-from agents.delivery import EXIT_NOT_WRITTEN
+from agents.edge.delivery import EXIT_NOT_WRITTEN
 from streams.core.engine import Engine
 from streams.core.registry import PublicInfo, Registry
 from streams.local import up
@@ -227,7 +227,7 @@ def test_two_workers_sharing_partitions_give_the_tables_of_one(
     """Nothing lost or counted twice across a join and a leave.
 
     This failed about one run in five until recovery read changelog partitions to their true end
-    (``agents.highwater``): tansu's end offsets cut recovery short of the last batch's records.
+    (``agents.edge.highwater``): tansu's end offsets cut recovery short of the last batch's records.
     """
     prefix, app_id = "t-pair.", "t-pair"
     events, at = generated_log(200, seed=13)
