@@ -48,6 +48,13 @@ message failed; 2 wrong arguments.
 """
 
 
+def retriable(exc: BaseException) -> bool:
+    """A send the broker did not answer in time (or answered busy): worth sending again."""
+    from kafka.errors import KafkaError, KafkaTimeoutError
+
+    return isinstance(exc, KafkaTimeoutError) or (isinstance(exc, KafkaError) and bool(exc.retriable))
+
+
 def add_traffic_options(parser: argparse.ArgumentParser) -> None:
     """The simulated traffic's options, shared by ``simulate`` and ``up``."""
     parser.add_argument(
@@ -112,10 +119,29 @@ def run(args: argparse.Namespace) -> int:
     topics, bootstrap = settings["topics"], settings["broker"].bootstrap
     producer = None
     failures: list[BaseException] = []
+    #: Messages the broker did not take in time (a slow or busy broker): sent again, never dropped.
+    retries: list[tuple[str, str, bytes, BaseException]] = []
+    retried = 0
 
     def send(topic: str, key: str, value: bytes) -> None:
+        nonlocal retried
         assert producer is not None
-        producer.send(topic, key=key.encode(), value=value).add_errback(failures.append)
+        while retries:
+            again, retry_key, retry_value, _ = retries.pop(0)
+            retried += 1
+            _send(again, retry_key, retry_value)
+        _send(topic, key, value)
+
+    def _send(topic: str, key: str, value: bytes) -> None:
+        assert producer is not None
+
+        def failed(exc: BaseException) -> None:
+            if retriable(exc):
+                retries.append((topic, key, value, exc))
+            else:
+                failures.append(exc)
+
+        producer.send(topic, key=key.encode(), value=value).add_errback(failed)
 
     try:
         simulator = Simulator(
@@ -141,7 +167,10 @@ def run(args: argparse.Namespace) -> int:
         rate = r.events / status.elapsed()
         when = format_instant(r.simulated_at) if r.simulated_at is not None else "-"
         phase = "live" if r.live else "history"
-        status.show(f"simulate  {r.events:,} events  {rate:,.0f} events/s  simulated time {when} ({phase})")
+        slow = f"  broker slow: {retried:,} messages sent again" if retried else ""
+        status.show(
+            f"simulate  {r.events:,} events  {rate:,.0f} events/s  simulated time {when} ({phase}){slow}"
+        )
 
     say(
         "simulate",
@@ -159,6 +188,11 @@ def run(args: argparse.Namespace) -> int:
             tick_every_s=1.0 if show else 10.0,
         )
         producer.flush()
+        while retries and not failures and not stopping:  # the last ones the broker was slow to take
+            again, retry_key, retry_value, _ = retries.pop(0)
+            retried += 1
+            _send(again, retry_key, retry_value)
+            producer.flush()
     finally:
         producer.close(timeout=10)
     status.close()

@@ -133,3 +133,13 @@ def test_rate_limits_the_history() -> None:
 def test_bad_arguments_are_refused(days: float, rate: float) -> None:
     with pytest.raises(ValueError):
         make_simulator(days=days, rate=rate)
+
+
+def test_a_send_the_broker_did_not_take_in_time_is_sent_again_and_a_refusal_is_not() -> None:
+    from kafka.errors import KafkaTimeoutError, MessageSizeTooLargeError, NotLeaderForPartitionError
+
+    from streams.cli.simulate import retriable
+
+    assert retriable(KafkaTimeoutError("126338 ms has passed since batch creation"))
+    assert retriable(NotLeaderForPartitionError())
+    assert not retriable(MessageSizeTooLargeError()) and not retriable(ValueError("bad"))
