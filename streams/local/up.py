@@ -39,6 +39,8 @@ from streams.produce.synth import liveliest, make_publics
 from streams.serving import tables_key
 
 GOSPULSE = [sys.executable, "-m", "streams.cli"]
+#: The worker's exit status asking for a restart (``agents.edge.delivery.EXIT_NOT_WRITTEN``).
+RESTART_ME = 75
 APP_ID = "gospulse"
 #: The shipped KPI profiles, when running from a checkout (an installed wheel has the built-in ones).
 SHIPPED_PROFILES = Path(__file__).resolve().parents[2] / "deploy" / "kpi" / "profiles.toml"
@@ -267,6 +269,12 @@ class Stack:
         while not stop() and (deadline is None or time.monotonic() < deadline):
             for child in self.children:
                 if not child.alive():
+                    if child.name == "worker" and child.wait(1) == RESTART_ME:
+                        # it stopped uncommitted (a record the broker did not acknowledge in time): a
+                        # restart resumes from its last commit, as an orchestrator would do
+                        self.say(f"worker  stopped uncommitted (status {RESTART_ME}); restarting it")
+                        child.start()
+                        continue
                     raise StackError(
                         f"the {child.name} exited; its log ({child.log_path}) ends:\n{child.tail()}"
                     )
