@@ -102,6 +102,11 @@ class EmbeddedServer:
         self.stop()
         raise self.error(f"{self.name} did not answer on port {self.port} within {timeout_s:.0f} s")
 
+    def signal(self, signum: int) -> None:
+        """Send ``signum`` to the server (a chaos soak pauses the broker with SIGSTOP)."""
+        if self._process is not None:
+            self._process.send_signal(signum)
+
     def stop(self) -> None:
         if self._process is None:
             return

@@ -1,0 +1,288 @@
+"""Chaos soak: a worker group under published traffic and random faults, then every table and every
+breach compared with ``replay`` of the log the broker holds.
+
+    python -m bench.chaos                    # 20 minutes, 300 publics, 2 to 3 workers
+    python -m bench.chaos --minutes 5 --seed 2
+
+The embedded tansu and Redis, and ``gospulse worker`` processes sharing one ``--app-id``. A producer
+publishes the registry, then three days of generated events in small slices spread over the soak.
+Every 15 to 45 s one fault, drawn at random:
+
+- **kill**: SIGKILL a worker, and start it again;
+- **term**: SIGTERM a worker (a clean stop), and start it again;
+- **join**: start another worker (at most ``--max-workers``);
+- **leave**: SIGTERM a worker for good (at least one stays);
+- **redis**: stop Redis and start it again on the same port (its data is gone);
+- **slow-broker**: SIGSTOP the broker for 3 to 10 s, then SIGCONT.
+
+Then the faults stop, the rest of the log is published, and once every worker's consumer has caught
+up the soak compares, at one instant T after the last event: the tables rebuilt from the state
+changelog, and ``GET /breaches?at=T`` of a live worker, with ``gospulse replay`` (``--breaches``) of the
+events read back from the broker and the registry. Prints the faults injected and the differences;
+exits 1 on any difference. Each run's logs stay under ``bench/out/chaos/<run>/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from schemas.contract import KINDS
+from streams.core.engine import Engine
+from streams.kafka_client import producer
+from streams.local.redis_server import EmbeddedRedis
+from streams.local.tansu import EmbeddedBroker
+from streams.local.up import get_json
+from streams.produce.synth import log_events, make_publics
+from streams.replay import replay_events
+from tests.integration.worker import (
+    GOSPULSE,
+    WorkerProcess,
+    events_on_broker,
+    read_topic,
+    tables_from_changelog,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "bench" / "out" / "chaos"
+PROFILES = ROOT / "deploy" / "kpi" / "profiles.toml"
+PREFIX, APP_ID, PARTITIONS = "chaos.", "chaos", 8
+HOUR_MS = 3_600_000
+FAULTS = ("kill", "term", "join", "leave", "redis", "slow-broker")
+
+
+def say(text: str) -> None:
+    print(f"chaos {time.strftime('%H:%M:%S')}  {text}", flush=True)
+
+
+class Soak:
+    def __init__(self, args: argparse.Namespace, workdir: Path) -> None:
+        self.args = args
+        self.workdir = workdir
+        self.rng = random.Random(args.seed)
+        self.broker = EmbeddedBroker(log_path=workdir / "tansu.log").start()
+        self.redis = EmbeddedRedis(log_path=workdir / "redis.log").start()
+        self.workers: list[WorkerProcess] = []
+        self.faults = dict.fromkeys(FAULTS, 0)
+        self.published = 0
+
+    def worker(self) -> WorkerProcess:
+        env = {"GOSPULSE_PROFILES": str(PROFILES), "GOSPULSE_KPI_SWEEP_S": "10"}
+        started = WorkerProcess(
+            self.broker, APP_ID, PREFIX, PARTITIONS, self.workdir, self.redis.url, env=env
+        ).start()
+        self.workers.append(started)
+        return started
+
+    def live(self) -> list[WorkerProcess]:
+        return [w for w in self.workers if w.child.alive()]
+
+    def publish(self, registry: list[dict[str, Any]], events: list[dict[str, Any]], until: float) -> None:
+        """The registry, then ``events`` in slices spread until ``until`` (monotonic)."""
+        send = producer(self.broker.bootstrap, "chaos")
+        for record in registry:
+            send.send(PREFIX + "publics", key=record["public_id"].encode(), value=orjson.dumps(record))
+        send.flush()
+        slices = max(1, int((until - time.monotonic()) / 2))
+        size = max(1, len(events) // slices + 1)
+        for start in range(0, len(events), size):
+            for ev in events[start : start + size]:
+                topic = PREFIX + KINDS[ev["kind"]][0]
+                send.send(topic, key=ev["public_id"].encode(), value=orjson.dumps(ev))
+            send.flush()
+            self.published = min(len(events), start + size)
+            time.sleep(max(0.0, min(2.0, until - time.monotonic())))
+        send.close()
+
+    def inject(self) -> str:
+        fault = self.rng.choice(FAULTS)
+        live = self.live()
+        if fault in ("kill", "term", "leave") and not live:
+            fault = "join"
+        if fault == "leave" and len(live) <= 1:
+            fault = "term"
+        if fault == "join" and len(live) >= self.args.max_workers:
+            fault = "kill"
+        if fault == "kill":
+            victim = self.rng.choice(live)
+            victim.kill9()
+            self.worker()
+        elif fault == "term":
+            victim = self.rng.choice(live)
+            victim.terminate(60)
+            self.worker()
+        elif fault == "join":
+            self.worker()
+        elif fault == "leave":
+            self.rng.choice(live).terminate(60)
+        elif fault == "redis":
+            port = self.redis.port
+            self.redis.stop()
+            time.sleep(self.rng.uniform(1, 5))
+            self.redis = EmbeddedRedis(port=port, log_path=self.workdir / "redis.log").start()
+        else:
+            pause = self.rng.uniform(3, 10)
+            self.broker.signal(signal.SIGSTOP)
+            time.sleep(pause)
+            self.broker.signal(signal.SIGCONT)
+        self.faults[fault] += 1
+        return fault
+
+    def caught_up(self, timeout_s: float) -> bool:
+        """Every live worker ready, and the group's committed offsets at the end of every partition."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                healths = [get_json(f"http://127.0.0.1:{w.web_port}/health", 10) for w in self.live()]
+            except OSError:
+                time.sleep(2)
+                continue
+            if healths and all(status == 200 for status, _ in healths):
+                lag = _group_lag(self.broker)
+                if lag == 0:
+                    return True
+            time.sleep(5)
+        return False
+
+    def stop(self) -> None:
+        for w in self.workers:
+            w.stop()
+        self.redis.stop()
+        self.broker.stop()
+
+
+def _group_lag(broker: EmbeddedBroker) -> int | None:
+    """Messages of the event topics past the group's committed offsets (None: not known yet). The
+    ends are read from the records themselves: tansu's ListOffsets answers short (docs/upstream)."""
+    from kafka import KafkaAdminClient, TopicPartition
+
+    ends: dict[Any, int] = {}
+    for family in ("posts", "comments", "subscriptions"):
+        for record in read_topic(broker, PREFIX + family):
+            tp = TopicPartition(record.topic, record.partition)
+            ends[tp] = max(ends.get(tp, 0), record.offset + 1)
+    admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
+    try:
+        committed = admin.list_group_offsets({APP_ID: list(ends)})[APP_ID]
+    finally:
+        admin.close()
+    lag = 0
+    for tp, end in ends.items():
+        done = committed.get(tp)
+        if done is None:
+            return None
+        lag += max(0, end - done.offset)
+    return lag
+
+
+def run(args: argparse.Namespace) -> int:
+    workdir = OUT / time.strftime("%Y%m%d-%H%M%S")
+    workdir.mkdir(parents=True, exist_ok=True)
+    habits = make_publics(args.publics, args.seed)
+    at = time.time_ns() // 1_000_000
+    events = list(log_events(habits, at - 3 * 24 * HOUR_MS, at - 60_000, args.seed))
+    # Moscow time for every public: a zone read by a worker after a reply is applied would make the
+    # working latency depend on timing (contract §4 lets it be computed when the reply is applied)
+    registry = [{**h.registry_record(), "tz": "Europe/Moscow"} for h in habits]
+    say(f"{len(events):,} events of {args.publics} publics over {args.minutes:g} min; logs in {workdir}")
+    soak = Soak(args, workdir)
+    try:
+        for _ in range(2):
+            soak.worker()
+        soak.workers[0].wait_ready(120)
+        traffic_until = time.monotonic() + args.minutes * 60
+        traffic = threading.Thread(target=soak.publish, args=(registry, events, traffic_until), daemon=True)
+        traffic.start()
+        while time.monotonic() < traffic_until:
+            time.sleep(soak.rng.uniform(15, 45))
+            if time.monotonic() >= traffic_until:
+                break
+            fault = soak.inject()
+            say(f"{fault:<12} workers alive {len(soak.live())}, events published {soak.published:,}")
+        traffic.join()
+        if not soak.live():
+            soak.worker()
+        say("faults stopped; waiting for the group to catch up")
+        if not soak.caught_up(timeout_s=600):
+            say("the group did not catch up within 10 minutes")
+            return 1
+        time.sleep(15)  # a sweep of every live worker after the last commit
+        return compare(soak, registry, at, workdir)
+    finally:
+        soak.stop()
+        say(f"faults injected: {json.dumps(soak.faults)}")
+
+
+def compare(soak: Soak, registry: list[dict[str, Any]], at: int, workdir: Path) -> int:
+    on_broker = events_on_broker(soak.broker, PREFIX)
+    want = {t["public_id"]: t for t in replay_events(on_broker, at, Engine())}
+    got = {t["public_id"]: t for t in tables_from_changelog(soak.broker, APP_ID, at)}
+    table_diffs = [
+        (p, name, got.get(p, {}).get(name), t[name])
+        for p, t in want.items()
+        for name in t
+        if got.get(p, {}).get(name) != t[name]
+    ] + [(p, "extra public", None, None) for p in got if p not in want]
+    log = workdir / "log.jsonl"
+    log.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in on_broker))
+    reg = workdir / "registry.jsonl"
+    reg.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in registry))
+    replayed = subprocess.run(
+        [
+            str(GOSPULSE),
+            "replay",
+            str(log),
+            "--registry",
+            str(reg),
+            "--profiles",
+            str(PROFILES),
+            "--at",
+            str(at),
+            "--breaches",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    want_breaches = [orjson.loads(line) for line in replayed.stdout.splitlines()]
+    live = soak.live()[0]
+    status, body = get_json(f"http://127.0.0.1:{live.web_port}/breaches?at={at}", 120)
+    got_breaches = body.get("breaches") if status == 200 else None
+    breach_diffs = (
+        0
+        if got_breaches == want_breaches
+        else len({orjson.dumps(b) for b in want_breaches} ^ {orjson.dumps(b) for b in got_breaches or []})
+        or 1
+    )
+    say(
+        f"events on the broker {len(on_broker):,}; publics {len(want):,}; table differences "
+        f"{len(table_diffs)}; breaches {len(want_breaches):,}, differences {breach_diffs}"
+    )
+    for diff in table_diffs[:10]:
+        say(f"  differs: {diff}")
+    return 1 if table_diffs or breach_diffs else 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--minutes", type=float, default=20.0, help="how long faults and traffic last")
+    parser.add_argument("--publics", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--max-workers", type=int, default=3)
+    return run(parser.parse_args())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
