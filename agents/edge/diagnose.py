@@ -43,10 +43,11 @@ def _tasks(loop: asyncio.AbstractEventLoop | None) -> list[str]:
     return out
 
 
-def consumer_report(app: Any) -> dict[str, Any]:
+def _faust_consumer(app: Any) -> dict[str, Any]:
     consumer = app.consumer
-    report: dict[str, Any] = {
+    return {
         "rebalancing": app.rebalancing,
+        "generation": app.consumer_generation_id,
         "flow_active": consumer.flow_active,
         "can_resume_flow": consumer.can_resume_flow.is_set(),
         "active": sorted(map(tuple, consumer._active_partitions or ())),
@@ -57,56 +58,63 @@ def consumer_report(app: Any) -> dict[str, Any]:
         "acked": {
             f"{tp.topic}/{tp.partition}": [*sorted(a)[:5], len(a)] for tp, a in consumer._acked.items() if a
         },
-        "n_acked": consumer._n_acked,
-        "generation": app.consumer_generation_id,
     }
-    thread = consumer._thread
-    aio = getattr(thread, "_consumer", None)
-    if aio is not None:
-        states = {}
-        for tp in aio.assignment():
-            st = aio._subscription.subscription.assignment.state_value(tp)
-            states[f"{tp.topic}/{tp.partition}"] = {
-                "position": st._position,
-                "status": str(st._status),
-                "paused": st.paused,
-                "highwater": st.highwater,
-            }
-        report["aiokafka"] = states
-        fetcher = aio._fetcher
-        report["fetcher"] = {
-            "records": [f"{tp.topic}/{tp.partition}" for tp in fetcher._records],
-            "in_flight": list(map(str, fetcher._in_flight)),
-            "pending_tasks": len(fetcher._pending_tasks),
-            "fetch_task_done": fetcher._fetch_task.done(),
-        }
-    report["producer_buffer"] = app.producer.buffer.size
-    aioproducer = getattr(app.producer, "_producer", None)
-    if aioproducer is not None:
-        import time as _t
 
-        sender = aioproducer._sender
-        report["sender_in_flight"] = list(map(str, getattr(sender, "_in_flight", ())))
-        acc = aioproducer._message_accumulator
-        report["accumulator"] = {
-            f"{tp.topic}/{tp.partition}": len(q) for tp, q in getattr(acc, "_batches", {}).items() if q
-        }
-        conns = {}
-        for key, conn in aioproducer._client._conns.items():
-            reqs = getattr(conn, "_requests", ())
-            conns[str(key)] = [
-                (type(r[1]).__name__ if len(r) > 1 else repr(r)[:80], r[0]) for r in list(reqs)[:5]
-            ] + [len(reqs), conn.connected()]
-        report["producer_conns"] = conns
-        report["now"] = _t.monotonic()
-    report["main_tasks"] = _tasks(app.loop)
-    report["thread_tasks"] = _tasks(getattr(thread, "thread_loop", None))
+
+def _aiokafka_consumer(app: Any) -> dict[str, Any]:
+    aio = app.consumer._thread._consumer
+    positions = {}
+    for tp in aio.assignment():
+        st = aio._subscription.subscription.assignment.state_value(tp)
+        positions[f"{tp.topic}/{tp.partition}"] = (st._position, str(st._status), st.paused, st.highwater)
+    fetcher = aio._fetcher
+    return {
+        "positions (position, status, paused, highwater)": positions,
+        "buffered": [f"{tp.topic}/{tp.partition}" for tp in fetcher._records],
+        "fetches in flight to nodes": list(map(str, fetcher._in_flight)),
+        "fetch routine done": fetcher._fetch_task.done(),
+    }
+
+
+def _producer(app: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"faust buffer": app.producer.buffer.size}
+    aio = app.producer._producer
+    out["sender: nodes with a request in flight"] = list(map(str, aio._sender._in_flight))
+    out["accumulator: batches waiting per partition"] = {
+        f"{tp.topic}/{tp.partition}": len(q) for tp, q in aio._message_accumulator._batches.items() if q
+    }
+    out["connections: requests awaiting an answer (correlation id, request)"] = {
+        str(key): [(r[0], type(r[1]).__name__) for r in list(conn._requests)[:5]] + [len(conn._requests)]
+        for key, conn in aio.client._conns.items()
+    }
+    return out
+
+
+def _agents(app: Any) -> dict[str, Any]:
+    out = {}
     for agent in app.agents.values():
-        for actor in agent._actors:
-            stream = getattr(actor, "stream", None)
-            channel = getattr(stream, "channel", None)
-            queue = getattr(channel, "queue", None)
-            report[f"agent {agent.name} queue"] = None if queue is None else queue.qsize()
+        for n, actor in enumerate(agent._actors):
+            queue = getattr(getattr(getattr(actor, "stream", None), "channel", None), "queue", None)
+            out[f"{agent.name}[{n}] queue"] = None if queue is None else queue.qsize()
+    return out
+
+
+def consumer_report(app: Any) -> dict[str, Any]:
+    """Each part of the picture, or why it could not be read (a changed internal never stops it)."""
+    report: dict[str, Any] = {}
+    parts = {
+        "faust consumer": _faust_consumer,
+        "aiokafka consumer": _aiokafka_consumer,
+        "producer": _producer,
+        "agents": _agents,
+        "tasks on the event loop": lambda app: _tasks(app.loop),
+        "tasks on the consumer thread": lambda app: _tasks(app.consumer._thread.thread_loop),
+    }
+    for name, part in parts.items():
+        try:
+            report[name] = part(app)
+        except Exception as exc:
+            report[name] = f"unavailable: {exc!r}"
     return report
 
 

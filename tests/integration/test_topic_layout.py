@@ -4,6 +4,7 @@ at start with a message naming them."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 from pathlib import Path
 
@@ -73,6 +74,20 @@ def test_a_worker_told_8_partitions_over_topics_of_3_judges_every_public_as_repl
     assert health["kpi_open_breaches"] == len(swept)
     assert health["kpi_publics_in_breach"] == len({b["public_id"] for b in swept})
     assert get_json(f"{api}/breaches/open")[1]["publics"] == health["kpi_publics_in_breach"]
+
+    # SIGUSR1 logs what the consumer, the fetcher, the producer and every task are doing: the report a
+    # stall logs by itself, each part of it read
+    worker.child.signal(signal.SIGUSR1)
+
+    def reported() -> str:
+        text = worker.log.read_text()
+        assert "consumer report" in text
+        return text.split("consumer report", 1)[1]
+
+    report = eventually(reported, timeout_s=30)
+    for part in ("faust consumer", "aiokafka consumer", "producer", "tasks on the event loop"):
+        assert f"'{part}'" in report
+    assert "unavailable" not in report and "guard_pending" in report
 
 
 def start_worker(broker: str, tmp_path: Path, *options: str) -> subprocess.CompletedProcess:
