@@ -290,7 +290,7 @@ class KpiLive:
         at = now_ms() if at is None else at
         owned = self.owned()
         sent = await self.evaluate(owned, at)
-        kept = set(owned)
+        kept = set(self.owned())  # as owned now: a partition assigned meanwhile was judged by pending
         dropped = [p for p in self.tally.breaching if p not in kept]
         self.tally.keep_only(kept)
         await self._flush_redis({}, dropped)  # publics this worker no longer judges at all

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import urllib.request
 from pathlib import Path
 
 import orjson
+import redis
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 
@@ -74,6 +76,16 @@ def test_a_worker_told_8_partitions_over_topics_of_3_judges_every_public_as_repl
     assert health["kpi_open_breaches"] == len(swept)
     assert health["kpi_publics_in_breach"] == len({b["public_id"] for b in swept})
     assert get_json(f"{api}/breaches/open")[1]["publics"] == health["kpi_publics_in_breach"]
+    in_redis = redis.Redis.from_url(redis_server.url).hgetall(f"{app_id}:breaches")
+    assert len(in_redis) == health["kpi_publics_in_breach"]
+    assert sum(len(orjson.loads(v)) for v in in_redis.values()) == health["kpi_open_breaches"]
+    metrics = urllib.request.urlopen(f"{api}/metrics", timeout=10).read().decode()
+    in_breach = sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith("gospulse_publics_in_breach{")
+    )
+    assert in_breach == health["kpi_open_breaches"]  # one series per KPI and segment: breaches, summed
 
     # SIGUSR1 logs what the consumer, the fetcher, the producer and every task are doing: the report a
     # stall logs by itself, each part of it read
