@@ -134,7 +134,7 @@ def build_worker(
     never_commit_unprocessed(settings.topics.events)  # agents.edge.delivery: Faust's acks of skipped messages
     app = faust_app(settings)
     guard = guard or DeliveryGuard(settings.delivery_timeout_s)
-    app.producer.flush = guard.before(app.producer.flush)  # type: ignore[method-assign]
+    guard.hold_commits_of(app)
     table = StateTable(
         app,
         guard=guard,

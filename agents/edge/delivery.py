@@ -72,6 +72,11 @@ class DeliveryGuard:
         if self.failure is not None:
             raise RecordNotWritten(self.failure)
 
+    def hold_commits_of(self, app: Any) -> None:
+        """Make every commit of ``app`` wait for this guard: Faust flushes its producer right before
+        committing offsets, so its ``flush`` is wrapped."""
+        app.producer.flush = self.before(app.producer.flush)
+
     def before(self, flush: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
         """Wrap a producer's ``flush`` (which Faust awaits right before committing offsets)."""
 
