@@ -28,7 +28,6 @@ import argparse
 import json
 import random
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -46,10 +45,10 @@ from streams.local.up import get_json
 from streams.produce.synth import log_events, make_publics
 from streams.replay import replay_events
 from tests.integration.worker import (
-    GOSPULSE,
     WorkerProcess,
     events_on_broker,
     read_topic,
+    replay_breaches,
     tables_from_changelog,
 )
 
@@ -237,24 +236,7 @@ def compare(soak: Soak, registry: list[dict[str, Any]], at: int, workdir: Path) 
     log.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in on_broker))
     reg = workdir / "registry.jsonl"
     reg.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in registry))
-    replayed = subprocess.run(
-        [
-            str(GOSPULSE),
-            "replay",
-            str(log),
-            "--registry",
-            str(reg),
-            "--profiles",
-            str(PROFILES),
-            "--at",
-            str(at),
-            "--breaches",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    want_breaches = [orjson.loads(line) for line in replayed.stdout.splitlines()]
+    want_breaches = replay_breaches(log, reg, at, PROFILES)
     live = soak.live()[0]
     status, body = get_json(f"http://127.0.0.1:{live.web_port}/breaches?at={at}", 120)
     got_breaches = body.get("breaches") if status == 200 else None

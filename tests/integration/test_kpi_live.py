@@ -6,7 +6,6 @@ file is taken without a restart, a bad one is refused and named on /health."""
 from __future__ import annotations
 
 import signal
-import subprocess
 import time
 from pathlib import Path
 
@@ -16,8 +15,8 @@ from kafka import KafkaConsumer
 
 from streams.local.redis_server import EmbeddedRedis
 from streams.local.tansu import EmbeddedBroker
-from tests.integration.test_worker import GOSPULSE, PARTITIONS, get_json, publish
-from tests.integration.worker import WorkerProcess, eventually
+from tests.integration.test_worker import PARTITIONS, get_json, publish
+from tests.integration.worker import WorkerProcess, eventually, replay_breaches
 from tests.logs import published
 
 PROFILES = b"""[profiles.default]
@@ -127,24 +126,7 @@ def test_a_breach_opens_and_closes_once_and_the_api_agrees_with_replay(
     log = tmp_path / "all.jsonl"
     log.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in [*first, *posts]))
     at = now
-    replayed = subprocess.run(
-        [
-            str(GOSPULSE),
-            "replay",
-            str(log),
-            "--registry",
-            str(registry),
-            "--profiles",
-            str(profiles),
-            "--at",
-            str(at),
-            "--breaches",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    from_replay = [orjson.loads(line) for line in replayed.stdout.splitlines()]
+    from_replay = replay_breaches(log, registry, at, profiles)
     assert from_replay == get_json(f"{api}/breaches?at={at}")[1]["breaches"]
     assert [(b["public_id"], b["kpi"]) for b in from_replay] == [("vk:-77", "posting"), ("vk:-78", "posting")]
 

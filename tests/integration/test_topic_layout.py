@@ -18,7 +18,7 @@ from streams.local.redis_server import EmbeddedRedis
 from streams.local.tansu import EmbeddedBroker, free_port
 from streams.produce.synth import make_publics
 from tests.integration.test_worker import GOSPULSE, generated_log, get_json, publish, record_of
-from tests.integration.worker import WorkerProcess, eventually
+from tests.integration.worker import WorkerProcess, eventually, replay_breaches
 
 
 def make_topics(broker: EmbeddedBroker, prefix: str, partitions: dict[str, int]) -> None:
@@ -54,14 +54,7 @@ def test_a_worker_told_8_partitions_over_topics_of_3_judges_every_public_as_repl
     log, registry = tmp_path / "all.jsonl", tmp_path / "registry.jsonl"
     log.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in events))
     registry.write_bytes(b"".join(orjson.dumps(record_of(h)) + b"\n" for h in habits))
-    replayed = subprocess.run(
-        [str(GOSPULSE), "replay", str(log), "--registry", str(registry), "--at", str(at), "--breaches"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    want = [orjson.loads(line) for line in replayed.stdout.splitlines()]
+    want = replay_breaches(log, registry, at)
     assert want, "the generated log gives breaches to compare"
     assert get_json(f"{api}/breaches?at={at}")[1]["breaches"] == want
 

@@ -154,3 +154,13 @@ def eventually(check: Callable[[], Any], timeout_s: float = 90, every_s: float =
             if time.monotonic() > deadline:
                 raise
             time.sleep(every_s)
+
+
+def replay_breaches(log: Path, registry: Path, at: int, profiles: Path | None = None) -> list[dict[str, Any]]:
+    """``gospulse replay --breaches`` of the events file ``log`` with ``registry`` at ``at``: what the
+    live ``GET /breaches?at=`` must equal (contract §4)."""
+    argv = [str(GOSPULSE), "replay", str(log), "--registry", str(registry), "--at", str(at), "--breaches"]
+    if profiles is not None:
+        argv += ["--profiles", str(profiles)]
+    done = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=300)
+    return [orjson.loads(line) for line in done.stdout.splitlines()]
