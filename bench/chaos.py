@@ -252,6 +252,17 @@ def compare(soak: Soak, registry: list[dict[str, Any]], at: int, workdir: Path) 
     )
     for diff in table_diffs[:10]:
         say(f"  differs: {diff}")
+    # a public the changelog has wrong: does the worker holding it have it right? (right: a stale or
+    # lost state write; wrong too: an event committed past without being applied)
+    for public_id in sorted({d[0] for d in table_diffs if d[1] != "extra public"})[:10]:
+        status, live_table = get_json(f"http://127.0.0.1:{live.web_port}/publics/{public_id}?at={at}", 60)
+        if status != 200:
+            say(f"  {public_id}: the API answered {status}")
+            continue
+        fields = [d[1] for d in table_diffs if d[0] == public_id]  # the API's tables carry segments too
+        wrong = [name for name in fields if live_table.get(name) != want[public_id][name]]
+        verdict = f"differs in {', '.join(wrong)}" if wrong else "has them as replay does"
+        say(f"  {public_id}: the worker's API, for the fields the changelog has wrong, {verdict}")
     return 1 if table_diffs or breach_diffs else 0
 
 
