@@ -133,14 +133,10 @@ class KpiLive:
         self.stats = KpiStats()
         #: The last judgement of every owned public, counted per segment (the KPI metrics).
         self.tally = BreachTally()
-        self._partition: dict[str, int] = {}  # murmur2 is pure Python here: once per public
 
     def partition(self, public_id: str) -> int:
         """The event partition of ``public_id`` (Kafka's default partitioner, the broker's count)."""
-        found = self._partition.get(public_id)
-        if found is None:
-            found = self._partition[public_id] = partition_of(public_id, self.event_partitions)
-        return found
+        return partition_of(public_id, self.event_partitions)
 
     def revoked(self, partitions: set[int]) -> None:
         """Forget the judgements of publics in ``partitions``: their new owner judges them now."""

@@ -9,6 +9,7 @@ assignor publishes which worker (web URL) holds each changelog partition.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 
 from kafka.partitioner.default import murmur2
 
@@ -16,6 +17,7 @@ from kafka.partitioner.default import murmur2
 ROUTED_HEADER = "X-Gospulse-Routed"
 
 
+@lru_cache(maxsize=1 << 19)  # murmur2 is pure Python here: once per public (175 000 fit), not per round
 def partition_of(public_id: str, partitions: int) -> int:
     """The partition Kafka's default partitioner gives a message keyed ``public_id``."""
     return (murmur2(public_id.encode()) & 0x7FFFFFFF) % partitions

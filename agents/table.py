@@ -71,7 +71,6 @@ def owned_publics(
 ) -> Callable[[], list[str]]:
     """A function listing the publics with state in ``table`` whose partitions this worker owns now."""
     owned_partitions = assigned_partitions(app, events)
-    partition_cache: dict[bytes, int] = {}  # murmur2 is pure Python here: once per public, not per round
 
     def owned() -> list[str]:
         assigned = owned_partitions()
@@ -81,11 +80,9 @@ def owned_publics(
         for key in list(table.keys()):
             if b"|" in key:
                 continue
-            partition = partition_cache.get(key)
-            if partition is None:
-                partition = partition_cache[key] = partition_of(key.decode(), partitions)
-            if partition in assigned:
-                out.append(key.decode())
+            public_id = key.decode()
+            if partition_of(public_id, partitions) in assigned:
+                out.append(public_id)
         return out
 
     return owned
