@@ -25,7 +25,6 @@ class StallWatch:
     def __init__(self) -> None:
         #: Per partition: its committed offset when last seen, and since when it has not moved while behind.
         self._since: dict[Hashable, tuple[int | None, float]] = {}
-        self.stalled_s = 0.0
 
     def observe(
         self,
@@ -34,7 +33,7 @@ class StallWatch:
         lag: Mapping[Hashable, int],
         settled: bool = True,
     ) -> float:
-        """Take one look (``settled``: no recovery or rebalance under way); returns ``stalled_s``."""
+        """Take one look (``settled``: no recovery or rebalance under way); returns the seconds stalled."""
         since = {}
         for tp, behind in lag.items():
             offset = committed.get(tp)
@@ -44,8 +43,7 @@ class StallWatch:
             else:
                 since[tp] = seen
         self._since = since
-        self.stalled_s = max((now - t for _, t in since.values()), default=0.0)
-        return self.stalled_s
+        return max((now - t for _, t in since.values()), default=0.0)
 
 
 def register(
@@ -70,7 +68,7 @@ def register(
             told = True
             behind = sum(sample.lag.values())
             log.error(
-                "STALLED: %d events wait in the assigned event partitions and no offset was committed for "
+                "STALLED: %d messages wait in the assigned event partitions and no offset was committed for "
                 "%.0f s (--stall-after-s %g); the tables served are stale. What the consumer is doing "
                 "follows; restarting the worker resumes from the last commit",
                 behind,
