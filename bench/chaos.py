@@ -38,6 +38,8 @@ import orjson
 
 from schemas.contract import KINDS
 from streams.core.engine import Engine
+from streams.core.layout import decode
+from streams.core.table import snapshot
 from streams.kafka_client import producer
 from streams.local.redis_server import EmbeddedRedis
 from streams.local.tansu import EmbeddedBroker
@@ -263,7 +265,51 @@ def compare(soak: Soak, registry: list[dict[str, Any]], at: int, workdir: Path) 
         wrong = [name for name in fields if live_table.get(name) != want[public_id][name]]
         verdict = f"differs in {', '.join(wrong)}" if wrong else "has them as replay does"
         say(f"  {public_id}: the worker's API, for the fields the changelog has wrong, {verdict}")
+        try:
+            for line in changelog_history(soak.broker, public_id, fields, at, workdir):
+                say(f"    {line}")
+        except Exception as exc:  # the evidence written so far stays in the run's directory
+            say(f"    could not trace its changelog: {exc!r}")
     return 1 if table_diffs or breach_diffs else 0
+
+
+def changelog_history(
+    broker: EmbeddedBroker, public_id: str, fields: list[str], at: int, workdir: Path
+) -> list[str]:
+    """Each root record the workers wrote for ``public_id``, in changelog order, with the ``fields`` of
+    the table it gives: a later record giving less than an earlier one is a stale write landing last.
+    The records themselves are kept in ``workdir`` (``changelog-<public>.jsonl``)."""
+    changelog = read_topic(broker, f"{APP_ID}-state-changelog")
+    mine = [r for r in changelog if r.key.decode().split("|")[0] == public_id]
+    records = sorted(mine, key=lambda r: r.offset)
+    kept = [
+        {
+            "key": r.key.decode(),
+            "partition": r.partition,
+            "offset": r.offset,
+            "timestamp": r.timestamp,
+            "value": None if r.value is None else r.value.hex(),
+        }
+        for r in records
+    ]
+    (workdir / f"changelog-{public_id.replace(':', '_')}.jsonl").write_bytes(
+        b"".join(orjson.dumps(k) + b"\n" for k in kept)
+    )
+    held: dict[str, bytes] = {}
+    lines = []
+    for r in records:
+        key = r.key.decode()
+        if r.value is None:
+            held.pop(key, None)
+            continue
+        held[key] = r.value
+        if key == public_id:
+            table = snapshot(decode(public_id, held), at)
+            stamp = time.strftime("%H:%M:%S", time.localtime(r.timestamp / 1000))
+            when = f"{stamp}.{r.timestamp % 1000:03d}"
+            values = ", ".join(f"{name}={table.get(name)}" for name in fields)
+            lines.append(f"changelog {r.partition}@{r.offset} written {when}: {values}")
+    return lines
 
 
 def main() -> int:

@@ -101,8 +101,10 @@ class WorkerProcess:
         self.child.stop()
 
 
-def read_topic(broker: EmbeddedBroker, topic: str) -> list[Any]:
-    """Every record of ``topic`` up to its current end."""
+def read_topic(broker: EmbeddedBroker, topic: str, stall_s: float = 30.0) -> list[Any]:
+    """Every record of ``topic`` up to its current end; raises TimeoutError, never answers short,
+    when the broker gives nothing for ``stall_s`` before the end is reached (a partial read would
+    pass off a record older than the last as a public's state)."""
     consumer = KafkaConsumer(bootstrap_servers=broker.bootstrap, enable_auto_commit=False)
     try:
         partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
@@ -112,10 +114,16 @@ def read_topic(broker: EmbeddedBroker, topic: str) -> list[Any]:
         consumer.seek_to_beginning(*partitions)
         ends = consumer.end_offsets(partitions)
         records: list[Any] = []
-        deadline = time.monotonic() + 30
-        while any(consumer.position(tp) < ends[tp] for tp in partitions) and time.monotonic() < deadline:
+        stalled_since = time.monotonic()
+        while short := [tp for tp in partitions if consumer.position(tp) < ends[tp]]:
+            if time.monotonic() - stalled_since > stall_s:
+                raise TimeoutError(
+                    f"reading {topic}: nothing for {stall_s:g} s with {len(short)} partitions short of "
+                    f"their end ({len(records)} records read)"
+                )
             for batch in consumer.poll(timeout_ms=300).values():
                 records.extend(batch)
+                stalled_since = time.monotonic()
         return records
     finally:
         consumer.close()
