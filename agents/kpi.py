@@ -24,6 +24,7 @@ import faust
 import orjson
 
 from agents.edge.delivery import DeliveryGuard
+from agents.readiness import unsettled
 from agents.routing import partition_of
 from agents.table import StateTable, assigned_partitions
 from streams.core.breach_tally import BreachTally, segment_of
@@ -366,8 +367,7 @@ def register(
     def settled() -> bool:
         """Open breaches are known only once the table is recovered and no rebalance is under way:
         judging before would repeat transitions the previous owner already sent."""
-        recovery = app.tables.recovery
-        return recovery.completed.is_set() and not recovery.in_recovery and not app.rebalancing
+        return unsettled(app) is None
 
     @app.timer(CHECK_EVERY_S)
     async def kpi_pending() -> None:

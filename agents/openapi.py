@@ -197,9 +197,15 @@ def _errors(*codes: int) -> dict[str, Any]:
     why = {
         400: "a parameter is wrong (the error says which and why)",
         404: "not known here",
-        503: "not answerable right now (Redis or another worker unreachable, or a rebalance); retry",
+        503: "not answerable exactly right now (the worker is recovering its tables or reading the "
+        "registry, partitions are being reassigned, or Redis or another worker is unreachable); ask "
+        "again after the Retry-After header's seconds",
     }
-    return {str(code): _json(why[code], {"$ref": "#/components/schemas/Error"}) for code in codes}
+    out = {str(code): _json(why[code], {"$ref": "#/components/schemas/Error"}) for code in codes}
+    if "503" in out:
+        retry = {"description": "seconds to wait before asking again", "schema": {"type": "integer"}}
+        out["503"]["headers"] = {"Retry-After": retry}
+    return out
 
 
 @cache

@@ -14,6 +14,7 @@ from yarl import URL
 
 from agents.kpi import KpiLive, ProfilesWatcher
 from agents.query import whole_number
+from agents.readiness import not_ready, retry_later
 from agents.registry_feed import RegistryFeed
 from agents.routing import ROUTED_HEADER, owner_of, partition_of
 from agents.table import StateTable
@@ -27,6 +28,8 @@ from streams.pipeline import Pipeline
 
 #: A status and a body: JSON (a dict) or a page (HTML text).
 Answer = tuple[int, dict[str, Any] | str]
+#: ``owner_elsewhere``'s answer while the assignment names no worker for a partition.
+UNKNOWN_OWNER = "?"
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,8 @@ class Views:
     open_breaches: Callable[
         [Any, dict[str, str], int | None], Awaitable[tuple[int, list[dict[str, Any]]] | str]
     ]
-    where_held: Callable[[Any, Any, str, Callable[[Pipeline, str, str | None, int], Answer]], Awaitable[Any]]
+    #: ``(web, request, public_id, answer, busy_page=None)``: see ``register_views``.
+    where_held: Callable[..., Awaitable[Any]]
 
 
 def instant(at_param: str | None, now_ms: int) -> int | str:
@@ -168,24 +172,42 @@ def register_views(
     here = str(app.conf.canonical_url).rstrip("/")
 
     def owner_elsewhere(request: Any, public_id: str) -> str | None:
-        """The worker holding the public's partition when it is not this one. Any worker answers for
-        any public: one that does not hold it forwards the request there (once: a forwarded request is
-        answered where it lands)."""
+        """The worker holding the public's partition when it is not this one (``UNKNOWN_OWNER``
+        while the assignment names nobody). Any worker answers for any public: one that does not hold
+        it forwards the request there (once: a forwarded request is answered where it lands)."""
         if public_id in pipeline.held() or ROUTED_HEADER in request.headers or not valid_public_id(public_id):
             return None
         distribution = app.router.tables_metadata()
         owner = owner_of(distribution, changelog, partition_of(public_id, partitions))
-        return owner if owner is not None and owner.rstrip("/") != here else None
+        if owner is None:
+            return UNKNOWN_OWNER
+        return owner if owner.rstrip("/") != here else None
 
-    async def where_held(web: Any, request: Any, public_id: str, answer: Any) -> Any:
-        """``answer`` here when this worker holds the public, else from the worker that does."""
+    def not_exact() -> str | None:
+        return not_ready(app, feed.caught_up.is_set())
+
+    async def where_held(
+        web: Any, request: Any, public_id: str, answer: Any, busy_page: Callable[[str], str] | None = None
+    ) -> Any:
+        """``answer`` here when this worker holds the public, else from the worker that does. While
+        no worker can answer exactly: 503 with ``Retry-After``, and a JSON body saying why (or the
+        HTML page ``busy_page(reason)`` gives)."""
         owner = owner_elsewhere(request, public_id)
-        if owner is not None:
+        if owner == UNKNOWN_OWNER:
+            reason: str | None = "no worker holds this public's partition right now"
+        elif owner is not None:
             return await _forward(app, web, request, owner)
-        status, body = answer(pipeline, public_id, request.query.get("at"), now_ms())
-        if isinstance(body, str):
-            return web.html(body, status=status)
-        return web.json(body, status=status)
+        else:
+            reason = not_exact()
+        if reason is not None:
+            status, body, headers = retry_later(reason)
+            if busy_page is not None:
+                return web.html(busy_page(reason), status=status, headers=headers)
+            return web.json(body, status=status, headers=headers)
+        status, answered = answer(pipeline, public_id, request.query.get("at"), now_ms())
+        if isinstance(answered, str):
+            return web.html(answered, status=status)
+        return web.json(answered, status=status)
 
     @app.page("/publics/{public_id}")
     async def get_public(web: Any, request: Any, public_id: str) -> Any:
@@ -219,10 +241,12 @@ def register_views(
         if isinstance(checked, str):
             return web.json({"error": checked}, status=400)
         at, filters = checked
+        if (reason := not_exact()) is not None:
+            return busy(web, reason)
         found = await kpi.breaches_at(at)
         answers = await others(request, f"/breaches?at={at}")
         if isinstance(answers, str):
-            return web.json({"error": answers}, status=503)
+            return busy(web, answers)
         for body in answers:
             found += body["breaches"]
         return web.json({"at": at, "breaches": matching(found, filters)})
@@ -232,9 +256,11 @@ def register_views(
         checked = open_breach_query(request.query, pipeline.engine.profiles)
         if isinstance(checked, str):
             return web.json({"error": checked}, status=400)
+        if (reason := not_exact()) is not None:
+            return busy(web, reason)
         found = await open_breaches(request, *checked)
         if isinstance(found, str):
-            return web.json({"error": found}, status=503)
+            return busy(web, found)
         publics, breaches = found
         return web.json({"publics": publics, "breaches": breaches})
 
@@ -256,10 +282,11 @@ def register_views(
 
     @app.page("/health")
     async def health(web: Any, request: Any) -> Any:
-        ready = app.tables.recovery.completed.is_set() and feed.caught_up.is_set()
+        reason = not_exact()
         stalled = stalled_s()
         body = {
-            "status": "stalled" if stalled >= stall_after_s else "ready" if ready else "recovering",
+            "status": "stalled" if stalled >= stall_after_s else "ready" if reason is None else "recovering",
+            "not_ready": reason,
             "stalled_s": round(stalled, 1),
             "events_applied": pipeline.applied,
             "duplicates": pipeline.duplicates,
@@ -284,6 +311,12 @@ def register_views(
     return Views(open_breaches, where_held)
 
 
+def busy(web: Any, reason: str) -> Any:
+    """503 with ``Retry-After``: no exact answer can be given now (``agents.readiness``)."""
+    status, body, headers = retry_later(reason)
+    return web.json(body, status=status, headers=headers)
+
+
 async def _ask(app: faust.App, owner: str, path_qs: str) -> tuple[int, Any]:
     """Another worker's local answer (JSON) to ``path_qs``."""
     url = URL(owner).join(URL(path_qs))
@@ -305,5 +338,4 @@ async def _forward(app: faust.App, web: Any, request: Any, owner: str) -> Any:
             content_type = response.content_type or "application/json"
             return web.bytes(await response.read(), content_type=content_type, status=response.status)
     except (aiohttp.ClientError, TimeoutError) as exc:
-        body = {"error": f"the worker holding this public ({owner}) did not answer: {exc!r}; retry shortly"}
-        return web.json(body, status=503)
+        return busy(web, f"the worker holding this public ({owner}) did not answer: {exc!r}")

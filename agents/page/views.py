@@ -14,6 +14,7 @@ from typing import Any, Final
 
 from agents.page import model, render
 from agents.query import whole_number
+from agents.readiness import RETRY_AFTER_S
 from agents.segments import MAX_CURSOR_OFFSET, Filters, RankingQuery, decode_cursor, ranking
 from agents.web import MAX_OPEN_LIMIT, Answer, Views, instant
 from schemas.contract import LEVELS, REGION_RE, THEMES
@@ -86,6 +87,16 @@ def card_answer(pipeline: Pipeline, public_id: str, at_param: str | None, now: i
     return 200, render.card(model.card(table, days, profile, breached, info))
 
 
+def card_busy(reason: str) -> str:
+    """The card while no worker can show the public's numbers exactly (a restart or a rebalance)."""
+    return render.problem_page(
+        "Данные обновляются",
+        "Сервис сейчас восстанавливает данные этого паблика после перезапуска или перераспределения "
+        f"нагрузки между воркерами. Обновите страницу через {RETRY_AFTER_S} секунд.",
+        f"Причина для администратора: {reason}",
+    )
+
+
 def register(app: Any, views: Views, pipeline: Pipeline, client: Any, app_id: str) -> None:
     """``GET /`` and ``GET /card/{public_id}``."""
 
@@ -137,7 +148,7 @@ def register(app: Any, views: Views, pipeline: Pipeline, client: Any, app_id: st
 
     @app.page("/card/{public_id}")
     async def get_card(web: Any, request: Any, public_id: str) -> Any:
-        return await views.where_held(web, request, public_id, card_answer)
+        return await views.where_held(web, request, public_id, card_answer, busy_page=card_busy)
 
 
 async def _leaderboard(client: Any, app_id: str, chosen: render.Chosen, offset: int) -> dict[str, Any] | str:
