@@ -24,14 +24,17 @@ def register(
     guard: DeliveryGuard,
     send_dead: Callable[[DeadLetter], object] | None = None,
     on_batch: Callable[[dict[str, int], int], None] | None = None,
+    applied_at: dict[tuple[str, int], tuple[int, float]] | None = None,
 ) -> faust.types.AgentT:
     """Wire the ingest agent, its settle timer and revocation hook into ``app``; returns the agent.
 
     ``guard`` tracks every dead letter as it does state records, so no offset is committed before
     the dead letters of its batch are written. ``send_dead`` replaces the dead-letter topic (Faust's
     test context has no broker to send to). ``on_batch(messages per topic, messages)`` is told of
-    every batch (the metrics).
+    every batch (the metrics). ``applied_at`` is kept as the offset and broker timestamp (epoch
+    seconds) of the last message applied per event partition, for the lag in time.
     """
+    last_applied = applied_at if applied_at is not None else {}
     topics = settings.topics
     events = app.topic(
         *topics.events,
@@ -113,6 +116,7 @@ def register(
                     if in_order(m):
                         per_topic[m.topic] = per_topic.get(m.topic, 0) + 1
                         dead += pipeline.apply_message(m.topic, m.partition, m.offset, m.key, m.value)
+                        last_applied[(m.topic, m.partition)] = (m.offset, m.timestamp)
                 pipeline.flush()
                 for letter in dead:
                     send_dead(letter)
@@ -133,5 +137,6 @@ def register(
         for tp in revoked:
             handed.pop((tp.topic, tp.partition), None)  # whoever owns it next starts where it was committed
             missing.pop((tp.topic, tp.partition), None)
+            last_applied.pop((tp.topic, tp.partition), None)
 
     return ingest

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -297,16 +298,25 @@ class KpiLive:
         self.stats.sweeps_s += self.stats.last_sweep_s
         return sent
 
-    async def breaches_at(self, at: int) -> list[Breach]:
-        """Every owned public's breaches at ``at`` (computed, not from the open set), sorted."""
+    async def breaches_at(
+        self, at: int, after: str = "", limit: int | None = None, keep: Callable[[Breach], bool] | None = None
+    ) -> tuple[list[Breach], bool]:
+        """The owned publics' breaches at ``at`` (computed, not from the open set) that ``keep``
+        admits, by ``public_id`` then ``kpi``, of the publics after ``after``: whole publics until at
+        least ``limit`` breaches (all without a limit), and whether publics are left past them. A
+        page costs the publics it walks, not every public owned."""
         out: list[Breach] = []
         started = time.perf_counter()
-        for public_id in self.owned():
-            out += self.breaches_now(public_id, at)
+        owned = self.owned()
+        for i in range(bisect_right(owned, after) if after else 0, len(owned)):
+            if limit is not None and len(out) >= limit:
+                return out, True
+            found = self.breaches_now(owned[i], at)
+            out += found if keep is None else filter(keep, found)
             if time.perf_counter() - started >= SLICE_S:
                 await asyncio.sleep(0)
                 started = time.perf_counter()
-        return out
+        return out, False
 
 
 def register(

@@ -60,6 +60,8 @@ class Sample:
     end_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
     lag: dict[tuple[str, int], int] = field(default_factory=dict)
     committed: dict[tuple[str, int], int | None] = field(default_factory=dict)
+    #: Seconds behind per partition with messages past the committed offset (``lag_seconds``).
+    lag_s: dict[tuple[str, int], float] = field(default_factory=dict)
     assigned: int = 0
     recovering: bool = False
     state_records: int = 0
@@ -87,6 +89,9 @@ class WorkerMetrics:
         self.sample = Sample()
         #: Seconds the worst event partition has been behind with no commit (``agents.stall``).
         self.stalled_s = 0.0
+        #: The offset and broker timestamp (epoch s) of the last message applied per event partition
+        #: (the ingest agent keeps it; the sampler reads it on the loop).
+        self.applied_at: dict[tuple[str, int], tuple[int, float]] = {}
         disable_created_metrics()  # a ``_created`` series per counter doubles the series for nothing
         self.registry = CollectorRegistry(auto_describe=False)
         self.messages = Counter(
@@ -222,6 +227,17 @@ def _sampled(sample: Sample, src: Sources, stalled_s: float) -> Iterator[Metric]
     for (topic, partition), n in sorted(sample.lag.items()):
         lag.add_metric([topic, str(partition)], n)
     yield lag
+    lag_s = GaugeMetricFamily(
+        "gospulse_consumer_lag_seconds",
+        "How long the oldest message of an assigned event partition not yet applied has waited, at most: "
+        "now minus the broker time of the last message applied (0 when none waits; absent until one "
+        "was applied since the partition was assigned). A backlog shows here, whatever the events' "
+        "own times.",
+        labels=["topic", "partition"],
+    )
+    for (topic, partition), seconds in sorted(sample.lag_s.items()):
+        lag_s.add_metric([topic, str(partition)], seconds)
+    yield lag_s
     end = GaugeMetricFamily(
         "gospulse_partition_end_offset",
         "The end offset (high watermark) of an assigned event partition: it grows as events arrive.",
@@ -417,7 +433,22 @@ def tally_text(tally: BreachTally, cap: int) -> str:
     return segments + "".join(value) + "".join(threshold) + "".join(since) + tail
 
 
-def sample(app: Any, events: tuple[str, ...], table: Any, pipeline: Any) -> Sample:
+def lag_seconds(
+    end_offsets: dict[tuple[str, int], int], applied_at: dict[tuple[str, int], tuple[int, float]], now: float
+) -> dict[tuple[str, int], float]:
+    """Per partition, at most how long its oldest unapplied message has waited: it came after the
+    last applied one, so no earlier than that one's broker time. 0 with nothing unapplied; a
+    partition nothing was applied from since it was assigned is left out (unknown, not 0)."""
+    out = {}
+    for tp, end in end_offsets.items():
+        last = applied_at.get(tp)
+        if last is not None:
+            offset, timestamp = last
+            out[tp] = max(0.0, now - timestamp) if end > offset + 1 else 0.0
+    return out
+
+
+def sample(app: Any, events: tuple[str, ...], table: Any, pipeline: Any, applied_at: Any = None) -> Sample:
     """What only the event loop may read, copied for the scrape thread."""
     consumer = app.consumer
     end_offsets: dict[tuple[str, int], int] = {}
@@ -445,6 +476,7 @@ def sample(app: Any, events: tuple[str, ...], table: Any, pipeline: Any) -> Samp
         taken_at=time.time(),
         end_offsets=end_offsets,
         lag=lag,
+        lag_s=lag_seconds(end_offsets, applied_at or {}, time.time()),
         committed=committed_at,
         assigned=assigned,
         recovering=bool(recovery.in_recovery) or not recovery.completed.is_set(),
@@ -458,7 +490,7 @@ def register(app: Any, metrics: WorkerMetrics, events: tuple[str, ...], table: A
 
     @app.timer(SAMPLE_EVERY_S)
     async def sample_metrics() -> None:
-        metrics.sample = sample(app, events, table, pipeline)
+        metrics.sample = sample(app, events, table, pipeline, metrics.applied_at)
 
     @app.on_partitions_assigned.connect
     async def count_assignment(app_: Any, assigned: set, **kwargs: object) -> None:

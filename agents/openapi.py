@@ -252,25 +252,35 @@ def document() -> dict[str, Any]:
             },
             "/breaches": {
                 "get": {
-                    "summary": "Every public's KPI breaches at T, optionally filtered",
+                    "summary": "Every public's KPI breaches at T, optionally filtered, a page at a time "
+                    "(gzip-compressed when the request accepts it)",
                     "parameters": [
                         at,
                         _query("kpi", "one KPI", {"enum": list(KPIS)}),
                         *SEGMENT_PARAMETERS,
                         _query("profile", "a KPI profile's name", {"type": "string"}),
+                        _query(
+                            "limit",
+                            "breaches per page (whole publics: a page ends before a public that would pass "
+                            "it)",
+                            {"type": "integer", "minimum": 1, "maximum": 10_000, "default": 1000},
+                        ),
+                        _query("cursor", "next_cursor of the previous page", {"type": "string"}),
                     ],
                     "responses": {
                         "200": _json(
-                            "the breaches, by public_id then kpi",
+                            "a page of the breaches, by public_id then kpi, and the cursor to the next "
+                            "(null after the last page)",
                             {
                                 "type": "object",
-                                "required": ["at", "breaches"],
+                                "required": ["at", "breaches", "next_cursor"],
                                 "properties": {
                                     "at": {"type": "integer"},
                                     "breaches": {
                                         "type": "array",
                                         "items": {"$ref": "#/components/schemas/Breach"},
                                     },
+                                    "next_cursor": {"type": ["string", "null"]},
                                 },
                             },
                         ),

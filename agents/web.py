@@ -3,6 +3,8 @@ them (any worker answers for any public, forwarding to the one that holds it).""
 
 from __future__ import annotations
 
+import base64
+import gzip
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -10,6 +12,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 import faust
+import orjson
 from yarl import URL
 
 from agents.kpi import KpiLive, ProfilesWatcher
@@ -116,6 +119,70 @@ def breach_query(query: Any, profiles: Profiles, now_ms: int) -> tuple[int, dict
         elif value not in allowed[name]:
             return f"{name}: {value!r} is not one of {', '.join(allowed[name])}"
     return at, filters
+
+
+#: Breaches one ``GET /breaches`` page holds when no ``limit`` is asked, and the most it may hold.
+DEFAULT_BREACH_LIMIT = 1000
+MAX_BREACH_LIMIT = 10_000
+
+
+@dataclass(frozen=True)
+class BreachPage:
+    """A ``GET /breaches`` request: the instant, the filters, and which page."""
+
+    at: int
+    filters: dict[str, str]
+    limit: int
+    after: str  # the last public_id of the previous page ("" for the first)
+
+
+def encode_breach_cursor(public_id: str) -> str:
+    return base64.urlsafe_b64encode(f"p{public_id}".encode()).decode().rstrip("=")
+
+
+def decode_breach_cursor(cursor: str) -> str | None:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return text[1:] if text.startswith("p") and valid_public_id(text[1:]) else None
+
+
+def breach_page_query(query: Any, profiles: Profiles, now_ms: int) -> BreachPage | str:
+    """``GET /breaches``'s parameters checked (``at``, the filters, ``limit``, ``cursor``), or why
+    they cannot be used."""
+    checked = breach_query({k: v for k, v in query.items() if k not in ("limit", "cursor")}, profiles, now_ms)
+    if isinstance(checked, str):
+        return checked.replace("use at,", "use at, limit, cursor,")
+    raw = query.get("limit", str(DEFAULT_BREACH_LIMIT))
+    limit = whole_number(raw, 1, MAX_BREACH_LIMIT)
+    if limit is None:
+        return f"limit: {raw!r} is not a whole number from 1 to {MAX_BREACH_LIMIT}"
+    after = ""
+    if query.get("cursor"):
+        decoded = decode_breach_cursor(query["cursor"])
+        if decoded is None:
+            return "cursor: not a cursor this API gave (take next_cursor from the previous page)"
+        after = decoded
+    return BreachPage(checked[0], checked[1], limit, after)
+
+
+def cut_page(found: list[dict[str, Any]], limit: int, more: bool) -> tuple[list[dict[str, Any]], str | None]:
+    """The first page of ``found`` (sorted by ``public_id``, ``kpi``): whole publics, at most
+    ``limit`` breaches unless one public alone has more; and the cursor to the next page (``None``
+    when nothing is left: none of ``found`` past the page, and ``more`` false)."""
+    taken = 0
+    while taken < len(found):
+        public_id = found[taken]["public_id"]
+        end = taken
+        while end < len(found) and found[end]["public_id"] == public_id:
+            end += 1
+        if taken and end > limit:
+            break
+        taken = end
+    page = found[:taken]
+    left = taken < len(found) or more
+    return page, encode_breach_cursor(page[-1]["public_id"]) if page and left else None
 
 
 #: Most publics one ``GET /breaches/open`` lists.
@@ -236,20 +303,32 @@ def register_views(
 
     @app.page("/breaches")
     async def get_breaches(web: Any, request: Any) -> Any:
-        # Every worker judges the publics of its partitions; the one asked gathers them all.
-        checked = breach_query(request.query, pipeline.engine.profiles, now_ms())
-        if isinstance(checked, str):
-            return web.json({"error": checked}, status=400)
-        at, filters = checked
+        # Every worker judges the publics of its partitions, from the cursor on, until it has a
+        # page; the one asked merges their pages and cuts its own: a page costs what it holds.
+        q = breach_page_query(request.query, pipeline.engine.profiles, now_ms())
+        if isinstance(q, str):
+            return web.json({"error": q}, status=400)
         if (reason := not_exact()) is not None:
             return busy(web, reason)
-        found = await kpi.breaches_at(at)
-        answers = await others(request, f"/breaches?at={at}")
+
+        def keep(b: dict[str, Any]) -> bool:
+            return all(b[name] == value for name, value in q.filters.items())
+
+        found, more = await kpi.breaches_at(q.at, q.after, q.limit, keep if q.filters else None)
+        if ROUTED_HEADER in request.headers:  # a part for the worker gathering the page
+            return compressed(web, request, {"at": q.at, "breaches": found, "more": more})
+        cursor = {"cursor": encode_breach_cursor(q.after)} if q.after else {}
+        answers = await others(
+            request, "/breaches?" + urlencode({"at": q.at, **q.filters, "limit": q.limit, **cursor})
+        )
         if isinstance(answers, str):
             return busy(web, answers)
         for body in answers:
             found += body["breaches"]
-        return web.json({"at": at, "breaches": matching(found, filters)})
+            more = more or body["more"]
+        found.sort(key=lambda b: (b["public_id"], b["kpi"]))
+        page, next_cursor = cut_page(found, q.limit, more)
+        return compressed(web, request, {"at": q.at, "breaches": page, "next_cursor": next_cursor})
 
     @app.page("/breaches/open")
     async def get_open_breaches(web: Any, request: Any) -> Any:
@@ -309,6 +388,15 @@ def register_views(
         return web.json(body, status=200 if body["status"] == "ready" else 503)
 
     return Views(open_breaches, where_held)
+
+
+def compressed(web: Any, request: Any, body: dict[str, Any]) -> Any:
+    """``body`` as JSON, gzipped when the client accepts it (a national page is megabytes of text)."""
+    data = orjson.dumps(body)
+    if "gzip" in request.headers.get("Accept-Encoding", "") and len(data) > 1024:
+        headers = {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
+        return web.bytes(gzip.compress(data, 5), content_type="application/json", headers=headers)
+    return web.bytes(data, content_type="application/json")
 
 
 def busy(web: Any, reason: str) -> Any:

@@ -171,7 +171,9 @@ def build_worker(
     metrics = WorkerMetrics(
         Sources(pipeline, None, lambda: len(records), state_values), settings.metrics_breach_series
     )
-    agent = ingest.register(app, pipeline, settings, guard, send_dead, metrics.observe_batch)
+    agent = ingest.register(
+        app, pipeline, settings, guard, send_dead, metrics.observe_batch, metrics.applied_at
+    )
     owned = owned_publics(app, table, settings.topics.events, settings.partitions)
     tables = None
     if redis_client is None and settings.redis_url:

@@ -206,6 +206,23 @@ def pipeline() -> Dashboard:
     )
     d = d.with_panel(
         series(
+            14,
+            "Consumer lag in time",
+            "How long the oldest unapplied event of each partition has waited, at most (now minus the "
+            "broker time of the last message applied). Unlike freshness it shows a backlog of old "
+            "events too. Red above 15 minutes (GospulseConsumerBehind).",
+            "s",
+            [
+                Query(
+                    f"max by (instance, topic) (gospulse_consumer_lag_seconds{{{WORKERS}}})",
+                    "{{instance}} {{topic}}",
+                )
+            ],
+            steps=[(300, "orange"), (900, "red")],
+        )
+    )
+    d = d.with_panel(
+        series(
             4,
             "Dead letters per second, by reason",
             "Messages sent to the dead-letter topic, by reason code. Above 0.1/s for one reason "

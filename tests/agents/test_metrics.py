@@ -115,3 +115,17 @@ def test_promtool_finds_the_exposition_clean(worker: Worker) -> None:
         [promtool, "check", "metrics"], input=text.encode(), capture_output=True, timeout=60
     )
     assert checked.returncode == 0, checked.stderr.decode() + checked.stdout.decode()
+
+
+def test_lag_in_time_bounds_how_long_the_oldest_unapplied_message_waited() -> None:
+    from agents.metrics import lag_seconds
+
+    ends = {("posts", 0): 10, ("posts", 1): 5, ("posts", 2): 7}
+    applied = {("posts", 0): (4, 1000.0), ("posts", 1): (4, 1000.0)}
+    got = lag_seconds(ends, applied, now=1600.0)
+    # five messages wait behind offset 4 (applied at broker time 1000): none came before it
+    assert got[("posts", 0)] == 600.0
+    # nothing waits, however old the last message is: a quiet partition is not behind
+    assert got[("posts", 1)] == 0.0
+    # nothing applied since the partition was assigned: unknown, never reported as 0
+    assert ("posts", 2) not in got

@@ -86,3 +86,45 @@ def test_open_breaches_take_a_limit_and_never_an_instant() -> None:
     assert open_breach_query({}, BUILT_IN_PROFILES) == ({}, None)
     assert str(open_breach_query({"limit": "0"}, BUILT_IN_PROFILES)).startswith("limit: '0' is not")
     assert str(open_breach_query({"at": "0"}, BUILT_IN_PROFILES)).startswith("at: open breaches")
+
+
+def test_a_breach_page_holds_whole_publics_and_a_cursor_to_the_rest() -> None:
+    from agents.web import cut_page, decode_breach_cursor
+
+    def b(public_id: str, *kpis: str) -> list[dict]:
+        return [{"public_id": public_id, "kpi": kpi} for kpi in kpis]
+
+    found = (
+        b("vk:-1", "posting", "silence")
+        + b("vk:-2", "engagement", "posting", "silence")
+        + b("vk:-3", "posting")
+    )
+    page, cursor = cut_page(found, 4, more=False)
+    assert page == found[:2]  # vk:-2 would pass the limit: it starts the next page, whole
+    assert cursor is not None and decode_breach_cursor(cursor) == "vk:-1"
+    page, cursor = cut_page(found, 1, more=False)
+    assert page == found[:2]  # one public alone may pass the limit: a page is never empty
+    assert cut_page(found, 6, more=False) == (found, None)
+    page, cursor = cut_page(found, 6, more=True)  # a worker has publics past what it sent
+    assert page == found and cursor is not None and decode_breach_cursor(cursor) == "vk:-3"
+    assert cut_page([], 10, more=False) == ([], None)
+
+
+def test_breach_pages_take_a_limit_and_a_cursor_this_api_gave() -> None:
+    from agents.web import DEFAULT_BREACH_LIMIT, BreachPage, breach_page_query, encode_breach_cursor
+    from streams.core.kpi import BUILT_IN_PROFILES
+
+    now = BASE
+    assert breach_page_query({}, BUILT_IN_PROFILES, now) == BreachPage(now, {}, DEFAULT_BREACH_LIMIT, "")
+    cursor = encode_breach_cursor("ok:p7")
+    q = breach_page_query({"limit": "50", "cursor": cursor, "kpi": "posting"}, BUILT_IN_PROFILES, now)
+    assert q == BreachPage(now, {"kpi": "posting"}, 50, "ok:p7")
+    for bad in (
+        {"limit": "0"},
+        {"limit": "²"},
+        {"limit": "10001"},
+        {"cursor": "zzz"},
+        {"cursor": "cG5vdCBhIGlk"},
+    ):
+        assert isinstance(breach_page_query(bad, BUILT_IN_PROFILES, now), str), bad
+    assert "limit, cursor" in str(breach_page_query({"size": "5"}, BUILT_IN_PROFILES, now))

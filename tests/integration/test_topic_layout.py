@@ -18,7 +18,7 @@ from streams.local.redis_server import EmbeddedRedis
 from streams.local.tansu import EmbeddedBroker, free_port
 from streams.produce.synth import make_publics
 from tests.integration.test_worker import GOSPULSE, generated_log, get_json, publish, record_of
-from tests.integration.worker import WorkerProcess, eventually, replay_breaches
+from tests.integration.worker import WorkerProcess, all_breaches, eventually, replay_breaches
 
 
 def make_topics(broker: EmbeddedBroker, prefix: str, partitions: dict[str, int]) -> None:
@@ -57,6 +57,7 @@ def test_a_worker_told_8_partitions_over_topics_of_3_judges_every_public_as_repl
     want = replay_breaches(log, registry, at)
     assert want, "the generated log gives breaches to compare"
     assert get_json(f"{api}/breaches?at={at}")[1]["breaches"] == want
+    assert all_breaches(api, at, limit=7) == want  # page after page, whole publics each
 
     # every public is judged, and the counts agree once a sweep has judged them all
     def judged_all() -> dict:

@@ -172,3 +172,24 @@ def replay_breaches(log: Path, registry: Path, at: int, profiles: Path | None = 
         argv += ["--profiles", str(profiles)]
     done = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=300)
     return [orjson.loads(line) for line in done.stdout.splitlines()]
+
+
+def all_breaches(api: str, at: int, limit: int | None = None, timeout_s: float = 60) -> list[dict[str, Any]]:
+    """Every page of ``GET /breaches?at=`` from the worker at ``api``, in order, ``limit`` breaches a
+    page (default: the API's), following the cursor."""
+    from streams.local.up import get_json
+
+    out: list[dict[str, Any]] = []
+    cursor = ""
+    while True:
+        size = f"&limit={limit}" if limit is not None else ""
+        status, body = get_json(f"{api}/breaches?at={at}{size}{cursor}", timeout_s)
+        assert status == 200, body
+        assert isinstance(body, dict) and body["at"] == at
+        if limit is not None:
+            publics = {b["public_id"] for b in body["breaches"]}
+            assert len(body["breaches"]) <= limit or len(publics) == 1, "a page past its limit"
+        out += body["breaches"]
+        if body["next_cursor"] is None:
+            return out
+        cursor = f"&cursor={body['next_cursor']}"
