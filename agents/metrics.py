@@ -191,6 +191,12 @@ def _pipeline(pipeline: Any) -> Iterator[Metric]:
     for topic, n in list(pipeline.duplicates_by.items()):
         duplicates.add_metric([topic], n)
     yield duplicates
+    yield CounterMetricFamily(
+        "gospulse_messages_redelivered",
+        "Messages skipped because the public's state had applied them already (read again after a "
+        "restart or a takeover, from the last commit).",
+        value=pipeline.redelivered,
+    )
     dead = CounterMetricFamily(
         "gospulse_dead_letters",
         "Messages or batch events sent to the dead-letter topic, by source topic and reason code.",

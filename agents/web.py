@@ -369,6 +369,7 @@ def register_views(
             "stalled_s": round(stalled, 1),
             "events_applied": pipeline.applied,
             "duplicates": pipeline.duplicates,
+            "messages_redelivered": pipeline.redelivered,
             "events_rejected": pipeline.rejected,
             "publics_held": len(pipeline.held()),
             "registry_records": len(feed.records),

@@ -77,6 +77,7 @@ class Soak:
         self.workers: list[WorkerProcess] = []
         self.faults = dict.fromkeys(FAULTS, 0)
         self.published = 0
+        self.stopped = threading.Event()
 
     def worker(self) -> WorkerProcess:
         env = {"GOSPULSE_PROFILES": str(PROFILES), "GOSPULSE_KPI_SWEEP_S": "10"}
@@ -140,6 +141,27 @@ class Soak:
         self.faults[fault] += 1
         return fault
 
+    def watch_commits(self, every_s: float = 5.0) -> None:
+        """Every ``every_s``, the group's committed offsets into ``commits.jsonl`` of the run: a commit
+        that goes back or vanishes shows there (a thread, until the soak stops)."""
+        from kafka import KafkaAdminClient
+
+        with (self.workdir / "commits.jsonl").open("ab") as out:
+            while not self.stopped.is_set():
+                try:
+                    admin = KafkaAdminClient(bootstrap_servers=self.broker.bootstrap, request_timeout_ms=5000)
+                    try:
+                        got = admin.list_group_offsets(APP_ID)
+                    finally:
+                        admin.close()
+                    got = got.get(APP_ID, got) if isinstance(got, dict) else got
+                    line = {f"{tp.topic}/{tp.partition}": o.offset for tp, o in got.items()}
+                    out.write(orjson.dumps({"t": time.time(), "committed": line}) + b"\n")
+                    out.flush()
+                except Exception as exc:  # the broker may be stopped on purpose
+                    out.write(orjson.dumps({"t": time.time(), "error": repr(exc)}) + b"\n")
+                self.stopped.wait(every_s)
+
     def caught_up(self, timeout_s: float) -> bool:
         """Every live worker ready, and the group's committed offsets at the end of every partition."""
         deadline = time.monotonic() + timeout_s
@@ -157,6 +179,7 @@ class Soak:
         return False
 
     def stop(self) -> None:
+        self.stopped.set()
         for w in self.workers:
             w.stop()
         self.redis.stop()
@@ -205,6 +228,7 @@ def run(args: argparse.Namespace) -> int:
         traffic_until = time.monotonic() + args.minutes * 60
         traffic = threading.Thread(target=soak.publish, args=(registry, events, traffic_until), daemon=True)
         traffic.start()
+        threading.Thread(target=soak.watch_commits, daemon=True).start()
         while time.monotonic() < traffic_until:
             time.sleep(soak.rng.uniform(15, 45))
             if time.monotonic() >= traffic_until:
@@ -274,7 +298,27 @@ def compare(soak: Soak, registry: list[dict[str, Any]], at: int, workdir: Path) 
                 say(f"    {line}")
         except Exception as exc:  # the evidence written so far stays in the run's directory
             say(f"    could not trace its changelog: {exc!r}")
+    for line in commits_gone_back(workdir / "commits.jsonl"):
+        say(f"  commit went back: {line}")
     return 1 if table_diffs or breach_diffs else 0
+
+
+def commits_gone_back(path: Path) -> list[str]:
+    """Each time a partition's committed offset was lower than, or gone since, the one seen before."""
+    last: dict[str, int] = {}
+    out = []
+    for raw in path.read_bytes().splitlines() if path.exists() else []:
+        entry = orjson.loads(raw)
+        committed = entry.get("committed")
+        if committed is None:
+            continue
+        stamp = time.strftime("%H:%M:%S", time.localtime(entry["t"]))
+        for tp, before in last.items():
+            now = committed.get(tp)
+            if now is None or now < before:
+                out.append(f"{stamp} {tp} {before} -> {now}")
+        last.update(committed)
+    return out
 
 
 def changelog_history(

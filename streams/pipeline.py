@@ -17,7 +17,7 @@ from schemas.contract import DEAD_LETTER_CUT_BYTES, MAX_VALUE_BYTES
 from schemas.validate import KEY_REASON, decode_message, reason_code
 from streams.core.engine import Engine
 from streams.core.layout import ROOT_KEY, Layout, Limits, load, plan
-from streams.core.state import PublicState
+from streams.core.state import FAMILIES, PublicState
 from streams.core.timebase import now_ms
 
 
@@ -120,8 +120,12 @@ class Pipeline:
         #: The root bytes this worker last wrote per public: if the store holds another object, a
         #: rebalance gave the public to another worker in between and the memory copy is stale.
         self._written: dict[str, bytes] = {}
+        #: Event topic -> its family's index in a state's id memories (``families`` names them).
+        self._family_index = {topic: FAMILIES.index(family) for topic, family in self.families.items()}
         self.applied = 0
         self.duplicates = 0
+        #: Messages skipped as applied already (their offset is below the public's applied offset).
+        self.redelivered = 0
         self.rejected = 0
         #: Counts for metrics (plain ints, read by the metrics thread): events applied per topic and
         #: kind, duplicates per topic, dead letters per topic and reason code, state records written.
@@ -196,7 +200,15 @@ class Pipeline:
             self._count_dead(topic, letter.reason)
         if good:
             self._partition_of[public_id] = partition
-            self.state(public_id)  # current before it changes
+            st = self.state(public_id)  # current before it changes
+            family = self._family_index.get(topic)
+            memory = st.memories[family] if family is not None else None
+            if memory is not None and memory.source is not None:
+                source_partition, next_offset = memory.source
+                if source_partition == partition and offset < next_offset:
+                    # applied before, and committed or not since: its events must not count twice
+                    self.redelivered += 1
+                    return dead
             tally = self.applied_by.get(topic)
             if tally is None:
                 tally = self.applied_by[topic] = {}
@@ -205,6 +217,8 @@ class Pipeline:
             self.duplicates += len(good) - applied
             if applied < len(good):
                 self.duplicates_by[topic] = self.duplicates_by.get(topic, 0) + len(good) - applied
+            if memory is not None:
+                memory.source = (partition, offset + 1)
             newest = max(ev["occurred_at"] for ev in good)
             if self.newest_occurred_at is None or newest > self.newest_occurred_at:
                 self.newest_occurred_at = newest

@@ -218,6 +218,14 @@ def never_commit_unprocessed(topics: Iterable[str]) -> None:
         # assignment fetched and dropped, and no gap shows it (there is no read offset yet). So
         # such event partitions are sought to their start; dedup absorbs what comes twice.
         await perform_seek(self)
+        to_start = sorted(
+            f"{tp.topic}/{tp.partition}"
+            for tp in self.assignment()
+            if tp.topic in _guarded_topics and not self._committed_offset.get(tp)
+        )
+        if to_start:
+            # everything of these partitions comes again: said, since it is what a lost commit looks like
+            log.warning("no offset committed for %s: reading them from their start", ", ".join(to_start))
         for tp in self.assignment():
             if tp.topic in _guarded_topics and not self._committed_offset.get(tp):
                 await self.seek(tp, 0)

@@ -350,6 +350,14 @@ def encode_root(st: PublicState, table: RootTable) -> bytes:
     w.uint(len(table.garbage))
     for key in table.garbage:
         w.text(key)
+    # Appended to v4 roots, so that a reader that stops at the garbage list still reads them: each
+    # family's source partition + 1 (0: not known) and, when known, the offset after the last applied.
+    for memory in st.memories:
+        if memory.source is None:
+            w.uint(0)
+        else:
+            w.uint(memory.source[0] + 1)
+            w.uint(memory.source[1])
     return w.bytes()
 
 
@@ -371,6 +379,11 @@ def decode_root(public_id: str, data: bytes) -> tuple[PublicState, RootTable]:
         else:
             table.pages[name] = (placement - 1, None)
     table.garbage = [r.text() for _ in range(r.uint())]
+    if r.pos < len(data):  # written since the sources were kept
+        for memory in st.memories:
+            partition = r.uint()
+            if partition:
+                memory.source = (partition - 1, r.uint())
     return st, table
 
 

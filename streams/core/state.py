@@ -318,11 +318,18 @@ class IdMemory:
         "pending",
         "serialized",
         "settled",
+        "source",
         "swept_at",
     )
 
     def __init__(self) -> None:
         self.ids: dict[str, int] = {}
+        #: Where this family's events of the public come from, and how far they are applied: the
+        #: source partition and the offset after the last message applied (``None``: not known, e.g.
+        #: offline replay or state written before it was kept). A redelivered message (a restart or a
+        #: takeover reads from the last commit, or from a partition's start when none is known) sits
+        #: below it and is skipped whatever its events' age: the ids' 48 h horizon is not enough then.
+        self.source: tuple[int, int] | None = None
         #: Digests of ids restored from bytes (see ``streams.core.codec``); ``None`` when there are none.
         self.digests: dict[bytes, int] | None = None
         self.newest = -1

@@ -276,3 +276,50 @@ def test_a_public_read_from_the_store_is_judged_on_its_own_working_time() -> Non
     assert held is not None and restored is not None
     assert held["overdue_wh"] == restored["overdue_wh"] == 1
     assert len(reader.engine) == 0
+
+
+def test_a_message_read_again_after_its_ids_were_swept_never_counts_twice() -> None:
+    """A restart reads from the last commit, or from a partition's start when none is known: the
+    messages it re-reads were applied already, however long ago in event time."""
+    from tests.logs import citizen
+
+    families = {"p.comments": "comments"}
+    store = DictStore()
+    clock = lambda: BASE + 7 * DAY  # noqa: E731
+    log = [citizen(BASE, "c1"), citizen(BASE + 3 * DAY, "c2"), citizen(BASE + 6 * DAY, "c3")]
+    first = Pipeline(store, clock=clock, families=families)
+    for offset, ev in enumerate(log):
+        first.apply_message("p.comments", 2, offset, b"vk:-1", orjson.dumps(ev))
+        first.flush()
+        for memory in first.state("vk:-1").memories:  # as settled as a live worker's ever get
+            memory.settle()
+            memory.settle()
+    assert "c1" not in str(first.state("vk:-1").memories[1].ids)  # swept: its id alone cannot tell
+    restarted = Pipeline(store, clock=clock, families=families)  # the whole partition comes again
+    for offset, ev in enumerate(log):
+        restarted.apply_message("p.comments", 2, offset, b"vk:-1", orjson.dumps(ev))
+    restarted.flush()
+    assert restarted.redelivered == 3
+    assert snapshot(restarted.state("vk:-1"), BASE + 7 * DAY)["citizen_comments_30d"] == 3
+    # a new message, and one of another partition (the topic was repartitioned), are applied
+    restarted.apply_message("p.comments", 2, 3, b"vk:-1", orjson.dumps(citizen(BASE + 6 * DAY + 1, "c4")))
+    restarted.apply_message("p.comments", 0, 0, b"vk:-1", orjson.dumps(citizen(BASE + 6 * DAY + 2, "c5")))
+    restarted.flush()
+    assert snapshot(restarted.state("vk:-1"), BASE + 7 * DAY)["citizen_comments_30d"] == 5
+
+
+def test_where_each_family_is_applied_to_survives_the_store() -> None:
+    from streams.core.codec import RootTable, decode_root, encode_root
+    from streams.core.state import PublicState
+
+    st = PublicState("vk:-1")
+    st.newest = BASE
+    st.memories[0].source = (3, 120)
+    st.memories[2].source = (0, 0)
+    back, _ = decode_root("vk:-1", encode_root(st, RootTable()))
+    assert [m.source for m in back.memories] == [(3, 120), None, (0, 0)]
+    # a root written before sources were kept reads as not known
+    unknown = PublicState("vk:-1")
+    unknown.newest = BASE
+    old = encode_root(unknown, RootTable())[:-3]  # three zeros: no family's source known
+    assert [m.source for m in decode_root("vk:-1", old)[0].memories] == [None, None, None]
