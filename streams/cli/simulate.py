@@ -31,7 +31,8 @@ count. About one public in ten breaks a KPI on purpose: silent (no posts), slow 
 or churn (losing subscribers).
 
 The registry records (segment of each public) go out first. Then the last --days days of history
-play at up to --rate events/s; after that the simulator follows the clock and sends each event when
+(exactly: from now minus --days; --days 0 sends no history) play at up to --rate events/s; after
+that the simulator follows the clock and sends each event when
 its time comes, until Ctrl-C or --duration. Events are batched per public (contract §1), keyed by
 public_id, and sent with acks=all and an idempotent producer. A few events are sent twice on
 purpose, as a retrying bridge would; the workers' dedup must catch them.

@@ -68,9 +68,14 @@ class Simulator:
         self.sleep = sleep
         self.batcher = Batcher(topics, max_events=max_batch)
         now = clock()
-        #: History starts at a UTC midnight, so a public's daily rhythm lines up with real days.
+        #: Events are generated from a UTC midnight, so a public's daily rhythm lines up with real
+        #: days, and sent from ``now - days`` on: ``days=0`` follows the clock from now, with no burst
+        #: of the hours since midnight.
         self.start = (now - int(days * DAY_MS)) // DAY_MS * DAY_MS
-        self.events = live_events(publics, self.start, seed)
+        self.history_from = now - int(days * DAY_MS)
+        self.events = (
+            ev for ev in live_events(publics, self.start, seed) if ev["occurred_at"] >= self.history_from
+        )
         self.report = SimulateReport()
 
     def send_registry(self) -> None:

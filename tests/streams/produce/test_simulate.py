@@ -96,8 +96,10 @@ def test_history_is_sent_whole_and_valid_and_nothing_runs_ahead_of_the_clock() -
         assert all(Topics().for_kind(e["kind"]) == topic for e in good)
         assert all(e["occurred_at"] <= sent_at for e in good)
         events += good
-    expected = list(log_events(make_publics(30, seed=5), sim.start, NOW + 1, seed=5))
+    generated = log_events(make_publics(30, seed=5), sim.start, NOW + 1, seed=5)
+    expected = [e for e in generated if e["occurred_at"] >= NOW - 2 * DAY_MS]
     assert sorted(e["event_id"] for e in events) == sorted(e["event_id"] for e in expected)
+    assert min(e["occurred_at"] for e in events) >= NOW - 2 * DAY_MS  # the last two days, no more
     assert report.events == len(expected)
 
 
@@ -112,6 +114,16 @@ def test_after_the_history_it_follows_the_clock() -> None:
         body = orjson.loads(value)
         for ev in body if isinstance(body, list) else [body]:
             assert ev["occurred_at"] <= sent_at
+
+
+def test_no_history_follows_the_clock_from_now_without_a_burst_of_today() -> None:
+    sim, sent, time = make_simulator(days=0)
+    report = sim.run(stop=lambda: time.now_ms >= NOW + 2 * HOUR_MS)
+    assert report.live and report.events > 0
+    for _, _, value, sent_at in sent:
+        body = orjson.loads(value)
+        for ev in body if isinstance(body, list) else [body]:
+            assert NOW <= ev["occurred_at"] <= sent_at  # nothing from before the start (09:00)
 
 
 def test_progress_is_told_while_waiting_for_the_clock_too() -> None:
