@@ -19,6 +19,7 @@ import time
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from heapq import heapify, heappop, heappush
 from typing import Any
 
 import faust
@@ -30,6 +31,7 @@ from agents.routing import partition_of
 from agents.table import StateTable, assigned_partitions
 from streams.core.breach_tally import BreachTally, segment_of
 from streams.core.breaches import Breach, OpenBreaches, breaches, transitions
+from streams.core.due import next_change
 from streams.core.kpi import Profiles, ProfilesError
 from streams.core.timebase import now_ms
 from streams.pipeline import Pipeline
@@ -132,6 +134,12 @@ class KpiLive:
         self.redis = redis
         self.redis_key = redis_key
         self.pending: set[str] = set()
+        #: When each judged public must be judged again with no event (``streams.core.due``), and a
+        #: heap of (due, public_id) over it; entries no longer in ``due`` are stale and skipped.
+        self.due: dict[str, int] = {}
+        self._due_heap: list[tuple[int, str]] = []
+        #: The partitions owned at the last round: a partition new since is judged whole.
+        self._seen_partitions: frozenset[int] = frozenset()
         self.stats = KpiStats()
         #: The last judgement of every owned public, counted per segment (the KPI metrics).
         self.tally = BreachTally()
@@ -143,6 +151,13 @@ class KpiLive:
     def revoked(self, partitions: set[int]) -> None:
         """Forget the judgements of publics in ``partitions``: their new owner judges them now."""
         self.tally.drop([p for p in list(self.tally) if self.partition(p) in partitions])
+        for public_id in [p for p in self.due if self.partition(p) in partitions]:
+            del self.due[public_id]
+        self._seen_partitions = self._seen_partitions - partitions
+
+    def registered(self, public_id: str) -> None:
+        """The registry gave ``public_id`` a record: judge it (if it is this worker's) by it."""
+        self.pending.add(public_id)
 
     # -- ChangeSink ------------------------------------------------------------------------------
 
@@ -153,6 +168,8 @@ class KpiLive:
         public_ids = list(public_ids)
         self.pending.difference_update(public_ids)
         self.tally.drop(public_ids)
+        for public_id in public_ids:
+            self.due.pop(public_id, None)
 
     # -- what is owned -------------------------------------------------------------------------------
 
@@ -194,8 +211,11 @@ class KpiLive:
                 continue  # revoked since it was listed: its new owner judges it
             when = at if at is not None else now_ms()
             opened = self.open_breaches(public_id)
-            table = self.table_now(public_id, when)
-            current = breaches(table, self.engine.profile_of(public_id))
+            state = self.pipeline.current_state(public_id) or self.engine.empty(public_id)
+            profile = self.engine.profile_of(public_id)
+            table = self.engine.table_of(state, when)
+            current = breaches(table, profile)
+            self._schedule(public_id, next_change(state, profile, when))
             after, moves = transitions(current, opened, when)
             was_breaching = public_id in self.tally.breaching
             self.tally.judged(
@@ -276,10 +296,44 @@ class KpiLive:
             return False
         return True
 
-    async def evaluate_pending(self) -> int:
-        public_ids = sorted(self.pending)
+    def _schedule(self, public_id: str, due: int | None) -> None:
+        if due is None:
+            self.due.pop(public_id, None)
+            return
+        self.due[public_id] = due
+        heappush(self._due_heap, (due, public_id))
+        if len(self._due_heap) > 2 * len(self.due) + 1024:  # stale entries of rejudged publics
+            self._due_heap = [(d, p) for p, d in self.due.items()]
+            heapify(self._due_heap)
+
+    async def judge_due(self, at: int | None = None) -> int:
+        """One round, all at one instant (``at``, default now): the publics of partitions owned since
+        the last round, the ones that changed (``pending``) and the ones due. Every other owned public
+        keeps its last judgement, which holds until its due time: so after a round every count
+        (``tally``) is that of ``breaches_at`` its instant, as after a sweep, at the cost of what
+        changed rather than of every public owned."""
+        at = now_ms() if at is None else at
+        partitions = frozenset(self.owned_partitions())
+        new = partitions - self._seen_partitions
+        self._seen_partitions = partitions
+        if new:
+            self.pending.update(p for p in self.owned() if self.partition(p) in new)
+        heap = self._due_heap
+        while heap and heap[0][0] <= at:
+            due, public_id = heappop(heap)
+            if self.due.get(public_id) == due:
+                del self.due[public_id]
+                self.pending.add(public_id)
+        public_ids = sorted(p for p in self.pending if self.partition(p) in partitions)
         self.pending.clear()
-        return await self.evaluate(public_ids)
+        sent = await self.evaluate(public_ids, at)
+        if partitions:
+            self.stats.judged_at = at
+        return sent
+
+    async def evaluate_pending(self) -> int:
+        """The changed publics now (a round: ``judge_due``)."""
+        return await self.judge_due()
 
     async def sweep(self, at: int | None = None) -> int:
         """Judge every owned public at one instant (``at``, default now), and forget the rest: after

@@ -376,7 +376,7 @@ def _head(name: str) -> str:
     return f"# HELP {name} {_TALLY_HELP[name]}\n# TYPE {name} gauge\n"
 
 
-def tally_text(tally: BreachTally, cap: int) -> str:
+def tally_text(tally: BreachTally, cap: int, now_ms: int | None = None) -> str:
     """The per-segment gauges and the per-public breach series, as exposition text.
 
     Rendered to strings directly rather than through prometheus-client's metric objects: at 175 000
@@ -385,6 +385,7 @@ def tally_text(tally: BreachTally, cap: int) -> str:
     over the worker's whole heap (hundreds of milliseconds to seconds, every thread stopped). Strings
     are not tracked by the collector.
     """
+    now = int(time.time() * 1000) if now_ms is None else now_ms
     publics_by = dict(tally.publics)
     in_breach = dict(tally.in_breach)
     posts, response_sum, response_count = (
@@ -426,7 +427,10 @@ def tally_text(tally: BreachTally, cap: int) -> str:
                 f'public_id="{_escape(public_id)}",kpi="{b["kpi"]}",region="{region}",level="{level}",'
                 f'theme="{theme}",profile="{_escape(b["profile"])}"'
             )
-            value.append(f"gospulse_public_kpi_breach_value{{{labels}}} {_number(b['value'])}\n")
+            shown = b["value"]
+            if b["kpi"] == "silence" and shown is not None:  # judged at b["at"]; silence grows since
+                shown += (now - b["at"]) / 1000
+            value.append(f"gospulse_public_kpi_breach_value{{{labels}}} {_number(shown)}\n")
             threshold.append(f"gospulse_public_kpi_breach_threshold{{{labels}}} {_number(b['threshold'])}\n")
             since.append(
                 f"gospulse_public_kpi_breach_since_timestamp_seconds{{{labels}}} {b['since'] / 1000!r}\n"

@@ -25,6 +25,7 @@ from schemas.contract import LEVELS, PUBLIC_ID_PATTERN, REGION_RE, THEMES
 from schemas.validate import valid_public_id
 from streams.core.breach_tally import badness, worst_keys
 from streams.core.days import daily
+from streams.core.due import aged
 from streams.core.kpi import KPIS, Profiles
 from streams.core.timebase import HOUR_MS, LONGEST_WINDOW_HOURS, YEAR_MS, TimeError, now_ms, parse_instant
 from streams.pipeline import Pipeline
@@ -350,6 +351,7 @@ def register_views(
         many publics have one, and the breaches of the ``limit`` worst (all without a limit). Each
         worker sends only its own worst ``limit``, so a national list costs what its first page does."""
         publics, found = kpi.tally.worst(filters, limit)
+        found = aged(found, now_ms())  # each judged when last due: an open silence has grown since
         query = urlencode({**filters, **({"limit": limit} if limit is not None else {})})
         answers = await others(request, f"/breaches/open?{query}")
         if isinstance(answers, str):

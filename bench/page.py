@@ -105,7 +105,7 @@ def wait_settled(api: str, expect_events: int, publics: int, log: Path, proc: su
         if (
             applied >= expect_events
             and ranked.get("total", 0) >= publics
-            and health.get("kpi_sweeps", 0) >= 2
+            and health.get("kpi_publics_judged", 0) >= publics
         ):
             return time.time() - started
         if time.time() - last > 10:
@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> None:
         argv_w = [str(GOSPULSE), "worker", "--broker", broker.bootstrap, "--topic-prefix", PREFIX]
         argv_w += ["--partitions", str(args.partitions), "--app-id", f"bench-page-{int(time.time())}"]
         argv_w += ["--web-port", str(port), "--redis", redis.url, "--data-dir", str(OUT / "page-data")]
-        env: dict[str, str] = {}  # the defaults: a sweep a minute, a Redis push every 5 s
+        env: dict[str, str] = {}  # the defaults: judging rounds every 2 s, a Redis push every 5 s
         log_out = open(log, "wb")  # noqa: SIM115 (the worker's for its whole life)
         proc = subprocess.Popen(argv_w, stdout=log_out, stderr=subprocess.STDOUT, env=os.environ | env)
         try:

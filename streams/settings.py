@@ -260,11 +260,11 @@ SETTINGS: dict[str, Setting] = {
         ),
         Setting(
             "kpi_sweep_s",
-            seconds(1, 3600),
-            60.0,
-            "how often every owned public's KPIs are evaluated again, events or not (silence is found by the "
-            "clock)",
-            "60 suits most",
+            seconds(1, 86400),
+            3600.0,
+            "how often every owned public is judged again in full, due or not: a safety net (a public is "
+            "judged when it changes and when the clock can change its verdict, streams.core.due)",
+            "3600 suits most",
             metavar="SECONDS",
         ),
         Setting(

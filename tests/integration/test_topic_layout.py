@@ -36,9 +36,7 @@ def test_a_worker_told_8_partitions_over_topics_of_3_judges_every_public_as_repl
     make_topics(broker, prefix, {"posts": 3, "comments": 3, "subscriptions": 3})
     habits = make_publics(42, seed=21)
     events, at = generated_log(42, seed=21)
-    worker = WorkerProcess(
-        broker, app_id, prefix, 8, tmp_path, redis_server.url, env={"GOSPULSE_KPI_SWEEP_S": "3"}
-    ).start()
+    worker = WorkerProcess(broker, app_id, prefix, 8, tmp_path, redis_server.url).start()
     workers.append(worker)
     worker.wait_ready()
     assert "the event topics have 3 partitions on the broker" in worker.log.read_text()
