@@ -3,6 +3,10 @@
     python -m bench.kpi                         # 175 000 publics; replay of 3 723 publics × 7 days
     python -m bench.kpi --publics 20000 --replay-days 2
 
+**An hour of rounds.** The same held publics through an hour with no event as the worker judges
+them now: a first round judging all of them, then a round a minute judging only the publics due
+(``streams.core.due``); beside it, what a sweep a minute would cost (the sweep above × 60).
+
 **Sweep.** Builds ``--publics`` small realistic states (``bench.refresh.build``: a week of posts,
 reactions, views, answered and unanswered comments, subscriber counts), half of them registered in
 zones from Kaliningrad to Kamchatka, and judges every one with ``agents.kpi.KpiLive.evaluate`` as the
@@ -109,7 +113,37 @@ def sweep(publics: int, seed: int) -> dict[str, Any]:
         out[f"{variant}_second_sweep_s"] = round(again_s, 2)
         out[f"{variant}_transitions_first_sweep"] = len(sent)
         print(f"sweep {variant}: {sweep_s:.1f} s", file=sys.stderr, flush=True)
+    out |= hour_of_rounds(pipeline, ids, at, out["held_sweep_s"])
     return out
+
+
+def hour_of_rounds(pipeline: Any, ids: list[str], at: int, sweep_s: float) -> dict[str, Any]:
+    """An hour without events as the worker lives it now: a judging round a minute, each judging
+    only the publics due (``KpiLive.judge_due``), after a first round that judges every public of
+    its new partitions. The baseline, a sweep of every public each minute, is the sweep measured
+    above times 60 (running it 60 times would take the benchmark an hour)."""
+    from agents.kpi import KpiLive
+
+    live = KpiLive(pipeline, {}, sent_by([]), lambda: set(range(8)), lambda: ids, 8)  # type: ignore[arg-type]
+    first_s, _ = asyncio.run(_timed(live.judge_due(at)))
+    judged_before = live.stats.evaluated
+    rounds_s, longest_stall = 0.0, 0.0
+    for minute in range(1, 61):
+        seconds, stall = asyncio.run(_timed(live.judge_due(at + minute * 60_000)))
+        rounds_s += seconds
+        longest_stall = max(longest_stall, stall)
+    judged = live.stats.evaluated - judged_before
+    print(f"an hour of rounds: {judged:,} judgements, {rounds_s:.1f} s", file=sys.stderr, flush=True)
+    return {
+        "hour_first_round_s": round(first_s, 2),
+        "hour_rounds_judgements": judged,
+        "hour_sweeps_judgements": 60 * len(ids),
+        "hour_rounds_s": round(rounds_s, 2),
+        "hour_sweeps_s_estimated": round(60 * sweep_s, 1),
+        "hour_rounds_over_sweeps": round(rounds_s / (60 * sweep_s), 4),
+        "hour_rounds_longest_stall_ms": round(longest_stall * 1000, 1),
+        "publics_due_within_the_hour": sum(1 for d in live.due.values() if d <= at + 3_600_000),
+    }
 
 
 def replay_once(log: Path, registry_path: Path, at: int, working_time: bool) -> float:
