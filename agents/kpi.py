@@ -123,7 +123,10 @@ class KpiLive:
         event_partitions: int,
         redis: Any = None,
         redis_key: str = "gospulse:breaches",
+        clock: Callable[[], int] = now_ms,
     ) -> None:
+        """``clock`` gives now in epoch ms (the tests move it by hand)."""
+        self.clock = clock
         self.pipeline = pipeline
         self.engine = pipeline.engine
         self.table = table
@@ -209,7 +212,7 @@ class KpiLive:
         for public_id in public_ids:
             if lost and self.partition(public_id) in lost:
                 continue  # revoked since it was listed: its new owner judges it
-            when = at if at is not None else now_ms()
+            when = at if at is not None else self.clock()
             opened = self.open_breaches(public_id)
             state = self.pipeline.current_state(public_id) or self.engine.empty(public_id)
             profile = self.engine.profile_of(public_id)
@@ -312,7 +315,7 @@ class KpiLive:
         keeps its last judgement, which holds until its due time: so after a round every count
         (``tally``) is that of ``breaches_at`` its instant, as after a sweep, at the cost of what
         changed rather than of every public owned."""
-        at = now_ms() if at is None else at
+        at = self.clock() if at is None else at
         partitions = frozenset(self.owned_partitions())
         new = partitions - self._seen_partitions
         self._seen_partitions = partitions
@@ -339,7 +342,7 @@ class KpiLive:
         """Judge every owned public at one instant (``at``, default now), and forget the rest: after
         it, every count (``tally``) is that of ``breaches_at`` that instant."""
         started = time.perf_counter()
-        at = now_ms() if at is None else at
+        at = self.clock() if at is None else at
         owned = self.owned()
         sent = await self.evaluate(owned, at)
         kept = set(self.owned())  # as owned now: a partition assigned meanwhile was judged by pending

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 
 import orjson
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from agents.kpi import KpiLive
@@ -31,11 +31,16 @@ steps = st.lists(
         st.tuples(st.just("time"), st.integers(1, 96)),  # the clock moves on, in hours
         st.tuples(st.just("pending"), st.none()),  # the publics with events are judged now
         st.tuples(st.just("sweep"), st.none()),
+        st.tuples(st.just("round"), st.none()),  # the changed, the newly owned and the due publics
         st.tuples(st.just("revoke"), st.integers(0, PARTITIONS - 1)),
         st.tuples(st.just("assign"), st.integers(0, PARTITIONS - 1)),
     ),
     max_size=30,
 )
+
+
+#: A public posts, then nothing for eight days: only its due times bring its breaches to the rounds.
+QUIET_WEEK = [("posts", "vk:-1", 4, 2), ("round", None), *[("time", 96), ("round", None)] * 2]
 
 
 class World:
@@ -58,6 +63,7 @@ class World:
             lambda: set(self.owned),
             lambda: [p for p, part in self.pipeline.held().items() if part in self.owned],
             PARTITIONS,
+            clock=lambda: self.now,
         )
         self.pipeline.add_sink(self.kpi)
 
@@ -77,8 +83,12 @@ class World:
         self.kpi.revoked({partition})
 
 
+@settings(max_examples=300)
+@example(
+    [("posts", "vk:-1", 4, 2), ("round", None), ("time", 96), ("round", None), ("time", 96), ("round", None)]
+)
 @given(steps)
-def test_counts_after_a_sweep_equal_a_count_from_scratch(script: list) -> None:
+def test_counts_after_a_sweep_or_a_round_equal_a_count_from_scratch(script: list) -> None:
     world = World()
 
     async def run() -> None:
@@ -92,6 +102,10 @@ def test_counts_after_a_sweep_equal_a_count_from_scratch(script: list) -> None:
                     await world.kpi.evaluate_pending()
                 case ("sweep", _):
                     await world.kpi.sweep(world.now)
+                    assert_counts(world)
+                case ("round", _):
+                    # publics left unjudged keep verdicts that hold until they are due
+                    await world.kpi.judge_due(world.now)
                     assert_counts(world)
                 case ("revoke", partition):
                     world.revoke(partition)
