@@ -330,8 +330,7 @@ class KpiLive:
         public_ids = sorted(p for p in self.pending if self.partition(p) in partitions)
         self.pending.clear()
         sent = await self.evaluate(public_ids, at)
-        if partitions:
-            self.stats.judged_at = at
+        self.stats.judged_at = at  # owning nothing, it judged all it owns: none
         return sent
 
     async def evaluate_pending(self) -> int:
