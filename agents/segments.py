@@ -8,10 +8,10 @@ the rankings' sorted sets (``streams.core.rankings``) and the workers' segment c
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from typing import Any
 
+from agents import query
 from agents.query import whole_number
 from schemas.contract import LEVELS, REGION_RE, THEMES
 from streams.core.rankings import ANY, RANKED, ranking_key
@@ -80,17 +80,12 @@ MAX_CURSOR_OFFSET = 10_000_000
 
 
 def encode_cursor(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"o{offset}".encode()).decode().rstrip("=")
+    return query.encode_cursor("o", str(offset))
 
 
 def decode_cursor(cursor: str) -> int | None:
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (ValueError, UnicodeDecodeError):
-        return None
-    if not text.startswith("o"):
-        return None
-    return whole_number(text[1:], 0, MAX_CURSOR_OFFSET)
+    offset = query.decode_cursor("o", cursor)
+    return None if offset is None else whole_number(offset, 0, MAX_CURSOR_OFFSET)
 
 
 def ranking_query(query: Any) -> RankingQuery | str:

@@ -3,7 +3,6 @@ them (any worker answers for any public, forwarding to the one that holds it).""
 
 from __future__ import annotations
 
-import base64
 import gzip
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ import orjson
 from yarl import URL
 
 from agents.kpi import KpiLive, ProfilesWatcher
-from agents.query import whole_number
+from agents.query import decode_cursor, encode_cursor, whole_number
 from agents.readiness import not_ready, retry_later
 from agents.registry_feed import RegistryFeed
 from agents.routing import ROUTED_HEADER, owner_of, partition_of
@@ -138,15 +137,12 @@ class BreachPage:
 
 
 def encode_breach_cursor(public_id: str) -> str:
-    return base64.urlsafe_b64encode(f"p{public_id}".encode()).decode().rstrip("=")
+    return encode_cursor("p", public_id)
 
 
 def decode_breach_cursor(cursor: str) -> str | None:
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return text[1:] if text.startswith("p") and valid_public_id(text[1:]) else None
+    public_id = decode_cursor("p", cursor)
+    return public_id if public_id is not None and valid_public_id(public_id) else None
 
 
 def breach_page_query(query: Any, profiles: Profiles, now_ms: int) -> BreachPage | str:
