@@ -191,6 +191,12 @@ def build_worker(
         pipeline.add_sink(tables)
         serve.register(app, tables, settings.redis_push_s)
     live, watcher = kpi.register(app, pipeline, settings, guard, owned, redis_client)
+
+    def registry_changed(public_id: str) -> None:
+        pipeline.segment_changed(public_id)  # its served tables carry the segment
+        live.registered(public_id)  # judged by its new record (and judged at all, events or not)
+
+    feed.on_change = registry_changed
     metrics.sources.kpi = live
     metrics.sources.redis_tables = tables
     if watcher is not None:

@@ -134,3 +134,19 @@ def assert_counts(world: World) -> None:
     assert {p for p in owned if world.kpi.open_breaches(p)} == set(tally.breaching)
     publics, listed = tally.worst({}, None)  # /breaches/open
     assert publics == len(tally.breaching) and len(listed) == tally.open_breaches
+
+
+def test_a_public_the_registry_adds_between_sweeps_is_judged_at_the_next_round() -> None:
+    world = World()
+    newcomer = "vk:-100"  # a public no script step knows; every partition is owned at first
+
+    async def run() -> None:
+        await world.kpi.judge_due(world.now)
+        record = {"v": 1, "public_id": newcomer, "name": newcomer, **SEGMENT}
+        world.pipeline.engine.registry.put(PublicInfo.from_record(record))
+        world.kpi.registered(newcomer)  # as the registry feed tells it
+        await world.kpi.judge_due(world.now + 1)
+        assert newcomer in world.kpi.tally.breaching  # registered, silent: in breach at once
+        assert_counts(world)
+
+    asyncio.run(run())
