@@ -214,11 +214,6 @@ def worst_first(breaches: Iterable[dict[str, Any]], limit: int | None) -> tuple[
     return len(by_public), [b for key in order for b in sorted(by_public[key[2]], key=lambda b: b["kpi"])]
 
 
-def matching(breaches: Iterable[dict[str, Any]], filters: dict[str, str]) -> list[dict[str, Any]]:
-    picked = [b for b in breaches if all(b[name] == value for name, value in filters.items())]
-    return sorted(picked, key=lambda b: (b["public_id"], b["kpi"]))
-
-
 def register_views(
     app: faust.App,
     table: StateTable,
