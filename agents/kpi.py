@@ -1,6 +1,7 @@
-"""Breaches live (contract §4): every public the worker owns is judged by its KPI profile, after the
-batches that change it and on a sweep timer (a public that posts nothing sends nothing: silence is
-found by the clock), and each breach that opens or closes is told once.
+"""Breaches live (contract §4): every public the worker owns is judged by its KPI profile in rounds:
+after the batches that change it, when its partition or registry record is new, and when it is due
+(a public that posts nothing sends nothing: silence is found by the clock, ``streams.core.due``),
+with a full sweep as an hourly safety net; each breach that opens or closes is told once.
 
 - Open breaches per public live in a changelogged table (``<app-id>-breaches-changelog``), so a
   restarted or new owner knows what is open and never repeats a transition.
@@ -8,7 +9,7 @@ found by the clock), and each breach that opens or closes is told once.
   retention), since they are a history of events; compacting it by public_id would keep one
   transition per public and lose the state of its other KPIs.
 - With Redis, the current breaches of each public are kept in the hash ``<app-id>:breaches``.
-- Evaluation runs in slices that yield to the event loop, so a sweep never stalls consumption.
+- Evaluation runs in slices that yield to the event loop, so a round or a sweep never stalls consumption.
 """
 
 from __future__ import annotations
