@@ -35,6 +35,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from agents.edge import committed_offset
 from streams.core.breach_tally import UNKNOWN, BreachTally
+from streams.core.due import aged_value
 from streams.core.kpi import KPIS
 
 #: How often the loop-side sampler copies consumer offsets and recovery state, in seconds.
@@ -427,9 +428,7 @@ def tally_text(tally: BreachTally, cap: int, now_ms: int | None = None) -> str:
                 f'public_id="{_escape(public_id)}",kpi="{b["kpi"]}",region="{region}",level="{level}",'
                 f'theme="{theme}",profile="{_escape(b["profile"])}"'
             )
-            shown = b["value"]
-            if b["kpi"] == "silence" and shown is not None:  # judged at b["at"]; silence grows since
-                shown += (now - b["at"]) / 1000
+            shown = aged_value(b, now)  # judged at b["at"]: an open silence has grown since
             value.append(f"gospulse_public_kpi_breach_value{{{labels}}} {_number(shown)}\n")
             threshold.append(f"gospulse_public_kpi_breach_threshold{{{labels}}} {_number(b['threshold'])}\n")
             since.append(

@@ -70,12 +70,13 @@ def _holds_hours_from(st: PublicState, low: int) -> bool:
     return any(max(rec[P_HOURS], default=low - 1) >= low for rec in st.posts.values())
 
 
+def aged_value(breach: dict[str, Any], now: int) -> Any:
+    """A breach's value as it stands at ``now`` (>= its ``at``) with no event between: only an open
+    ``silence`` breach's value moves (seconds since the last post)."""
+    value = breach["value"]
+    return value + (now - breach["at"]) / 1000 if breach["kpi"] == "silence" and value is not None else value
+
+
 def aged(breaches: Iterable[dict[str, Any]], now: int) -> list[dict[str, Any]]:
-    """Breaches judged at their ``at``, as they stand at ``now`` (>= ``at``) with no event between:
-    only an open ``silence`` breach's value moves (seconds since the last post)."""
-    return [
-        {**b, "value": b["value"] + (now - b["at"]) / 1000}
-        if b["kpi"] == "silence" and b["value"] is not None
-        else b
-        for b in breaches
-    ]
+    """Breaches judged at their ``at``, as they stand at ``now`` (``aged_value``)."""
+    return [{**b, "value": aged_value(b, now)} if b["kpi"] == "silence" else b for b in breaches]
