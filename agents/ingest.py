@@ -71,6 +71,24 @@ def register(
     #: The first missing offset per partition, while the agent waits for it.
     missing: dict[tuple[str, int], int] = {}
 
+    def fenced(message: Any) -> str | None:
+        """Why ``message`` must not be applied by this worker now (``None``: it may be).
+
+        A batch gathered before a rebalance or a stop can reach the body after it: Faust's stop
+        commits and leaves the group without waiting for the agent, and a message of an older
+        generation may sit in the batch's buffer past the revocation. Applied then, its state
+        records would reach the changelog after the partition's next owner had recovered it, and
+        overwrite that owner's newer records there: a restart would then lose events. Declined, it
+        stays uncommitted, and the partition's owner applies it.
+        """
+        if app.consumer.should_stop or app.should_stop:
+            return "the worker is stopping"
+        if app.rebalancing:
+            return "a rebalance is under way"
+        if message.generation_id != app.consumer_generation_id:
+            return f"read in generation {message.generation_id}; the group is at {app.consumer_generation_id}"
+        return None
+
     def in_order(message: Any) -> bool:
         """Whether ``message`` may be applied now (else it is declined, and comes again)."""
         tp, offset = (message.topic, message.partition), message.offset
@@ -111,12 +129,25 @@ def register(
             try:
                 dead = []
                 per_topic: dict[str, int] = {}
+                declined = 0
+                reason = ""
                 for event in batch:
                     m = event.message
-                    if in_order(m):
+                    why = fenced(m)
+                    if why is not None:
+                        decline(m)
+                        declined, reason = declined + 1, why
+                    elif in_order(m):
                         per_topic[m.topic] = per_topic.get(m.topic, 0) + 1
                         dead += pipeline.apply_message(m.topic, m.partition, m.offset, m.key, m.value)
                         last_applied[(m.topic, m.partition)] = (m.offset, m.timestamp)
+                if declined:
+                    log.warning(
+                        "%d messages of a batch were not applied (%s): they stay uncommitted for the "
+                        "partitions' owner",
+                        declined,
+                        reason,
+                    )
                 pipeline.flush()
                 for letter in dead:
                     send_dead(letter)

@@ -5,7 +5,8 @@ on behaviour Faust does not offer through its public interface. Each patch or pr
 the upstream defect it works around:
 
 - ``delivery.never_commit_unprocessed`` replaces ``faust.transport.consumer.Consumer.ack``,
-  ``Consumer._add_gap`` (a coroutine since faust-streaming 0.10) and ``Consumer.perform_seek``: Faust
+  ``Consumer._add_gap`` (a coroutine since faust-streaming 0.10), ``Consumer.perform_seek`` and the
+  aiokafka driver's ``Consumer.seek_to_committed`` (to hear the broker's answer): Faust
   fills a gap in an event partition with acknowledgements and acks messages a stream skipped during a
   rebalance, so a commit passes messages nobody processed (faust-streaming/faust#606, #216, #221);
   aiokafka seeks a partition with nothing committed to wherever an earlier fetch left it.
@@ -73,6 +74,12 @@ def problems() -> list[str]:
             True,
         ),
         ("faust Consumer.perform_seek", getattr(Consumer, "perform_seek", None), ["self"], True),
+        (
+            "faust aiokafka Consumer.seek_to_committed",
+            getattr(driver.Consumer, "seek_to_committed", None),
+            ["self"],
+            True,
+        ),
         ("faust Consumer.stop_flow", getattr(Consumer, "stop_flow", None), ["self"], False),
         ("faust Consumer.resume_flow", getattr(Consumer, "resume_flow", None), ["self"], False),
         (

@@ -19,6 +19,7 @@ import asyncio
 import logging
 import os
 from collections.abc import Awaitable, Callable, Iterable
+from contextvars import ContextVar
 from typing import Any, Final
 
 from mode.utils.futures import notify
@@ -103,6 +104,8 @@ class RecordNotWritten(RuntimeError):
 
 
 _guarded_topics: set[str] = set()
+#: The broker's committed offsets as heard by the seek under way in this task (``_perform_seek``).
+_committed_answer: ContextVar[dict[Any, int | None] | None] = ContextVar("committed_answer", default=None)
 
 
 def seek_back(consumer: Any, why: str) -> None:
@@ -169,6 +172,8 @@ def never_commit_unprocessed(topics: Iterable[str]) -> None:
     absorbs.
     """
     from faust.transport.consumer import Consumer
+    from faust.transport.drivers import aiokafka as driver
+    from faust.types import TP
 
     _guarded_topics.update(topics)
     if getattr(Consumer.ack, "gospulse", False):
@@ -211,26 +216,44 @@ def never_commit_unprocessed(topics: Iterable[str]) -> None:
         )
 
     perform_seek = Consumer.perform_seek
+    seek_to_committed = driver.Consumer.seek_to_committed
+
+    async def _seek_to_committed(self: Any) -> Any:
+        answer = await seek_to_committed(self)
+        heard = _committed_answer.get()
+        if heard is not None:
+            heard.update(answer)
+        return answer
 
     async def _perform_seek(self: Any) -> None:
         # aiokafka's seek_to_committed leaves a partition with nothing committed (or 0) where its
         # fetch position happens to be: after a rebalance that is past whatever an earlier
         # assignment fetched and dropped, and no gap shows it (there is no read offset yet). So
-        # such event partitions are sought to their start; dedup absorbs what comes twice.
-        await perform_seek(self)
+        # event partitions the broker answers "nothing committed" for are sought to their start;
+        # dedup absorbs what comes twice. The broker's answer to this very seek decides: Faust's
+        # own record of commits can lag an assignment made while the seek was under way.
+        heard: dict[Any, int | None] = {}
+        token = _committed_answer.set(heard)
+        try:
+            await perform_seek(self)
+        finally:
+            _committed_answer.reset(token)
         to_start = sorted(
-            f"{tp.topic}/{tp.partition}"
-            for tp in self.assignment()
-            if tp.topic in _guarded_topics and not self._committed_offset.get(tp)
+            (tp.topic, tp.partition)
+            for tp, offset in heard.items()
+            if tp.topic in _guarded_topics and not offset
         )
         if to_start:
             # everything of these partitions comes again: said, since it is what a lost commit looks like
-            log.warning("no offset committed for %s: reading them from their start", ", ".join(to_start))
-        for tp in self.assignment():
-            if tp.topic in _guarded_topics and not self._committed_offset.get(tp):
-                await self.seek(tp, 0)
+            log.warning(
+                "no offset committed for %s (the broker's answer): reading them from their start",
+                ", ".join(f"{topic}/{partition}" for topic, partition in to_start),
+            )
+        for topic, partition in to_start:
+            await self.seek(TP(topic, partition), 0)
 
     _ack.gospulse = True  # type: ignore[attr-defined]
     Consumer.ack = _ack  # type: ignore[method-assign]
     Consumer._add_gap = _add_gap  # type: ignore[method-assign]
     Consumer.perform_seek = _perform_seek  # type: ignore[method-assign]
+    driver.Consumer.seek_to_committed = _seek_to_committed  # type: ignore[method-assign]

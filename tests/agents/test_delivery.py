@@ -217,3 +217,37 @@ def test_a_producer_flush_that_never_returns_fails_the_guard_after_its_timeout()
         ]
 
     asyncio.run(scenario())
+
+
+def test_only_partitions_the_broker_says_have_no_commit_are_read_from_their_start(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """aiokafka leaves a partition with nothing committed wherever an earlier fetch left it, past
+    messages dropped then: such event partitions are sought to offset 0. The broker's answer to this
+    seek decides: judged from the assignment against Faust's record of commits instead, a partition
+    assigned while the seek ran (absent from its answer) was read again from its start."""
+    from types import SimpleNamespace
+
+    from faust.transport.consumer import Consumer
+    from faust.types import TP
+
+    from agents.edge.delivery import never_commit_unprocessed
+
+    never_commit_unprocessed(["t-start.posts"])
+    app = faust.App("t-start", broker="kafka://127.0.0.1:1")  # nothing is contacted
+    consumer = app.consumer
+    sought: list[tuple[TP, int]] = []
+    answer = {TP("t-start.posts", 0): None, TP("t-start.posts", 1): 1208, TP("t-start.other", 0): None}
+
+    async def seek_to_committed() -> dict[TP, int | None]:
+        return answer
+
+    async def seek(tp: TP, offset: int) -> None:
+        sought.append((tp, offset))
+
+    consumer._thread = SimpleNamespace(seek_to_committed=seek_to_committed)
+    consumer.seek = seek
+    asyncio.run(Consumer.perform_seek(consumer))
+    assert sought == [(TP("t-start.posts", 0), 0)]  # not the one with commits, nor another topic
+    assert consumer._committed_offset[TP("t-start.posts", 1)] == 1208
+    assert "no offset committed for t-start.posts/0 (the broker's answer)" in caplog.text

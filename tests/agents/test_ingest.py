@@ -9,6 +9,7 @@ import orjson
 import pytest
 
 from agents import ingest
+from agents.edge import delivery
 from agents.edge.delivery import DeliveryGuard, RecordNotWritten
 from agents.worker import build_worker
 from streams.core.layout import StateTooLarge, decode
@@ -122,3 +123,37 @@ def test_a_message_read_but_never_handed_to_the_agent_is_sought_back_and_waited_
     assert pipeline.applied == 1 + 7 and len(sought) == 1
     table = pipeline.current_table("vk:-7", now)
     assert table is not None and (table["views_24h"], table["views_7d"]) == (40, 70)  # in log order
+
+
+def test_a_batch_reaching_the_agent_during_a_rebalance_is_declined_not_applied(
+    wired: tuple, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A batch gathered before a rebalance (or a stop) can reach the body after it. Applied then, its
+    state records could land in the changelog after the partition's next owner recovered it, over
+    that owner's newer records. Declined, its offsets stay uncommitted for the next owner."""
+    agent, table, pipeline, _, _ = wired
+    app = agent.app
+    now = pipeline.clock()
+
+    async def deliver() -> None:
+        async with agent.test_context() as tested:
+            await tested.put(
+                orjson.dumps(event("reaction.added", now, public_id="vk:-7", post_id="p")), key=b"vk:-7"
+            )
+            for _ in range(100):
+                if declined or pipeline.applied:
+                    break
+                await asyncio.sleep(0.02)
+
+    declined = delivery._declined
+    declined.clear()
+    app.rebalancing = True
+    with caplog.at_level("WARNING"):
+        asyncio.run(deliver())
+    # not applied, nothing written, and its ack refused (``delivery._ack``): no commit passes it
+    assert (pipeline.applied, len(table), len(declined)) == (0, 0, 1)
+    assert "1 messages of a batch were not applied (a rebalance is under way)" in caplog.text
+    app.rebalancing = False
+    declined.clear()
+    asyncio.run(deliver())  # the next owner (here the same worker) applies it
+    assert pipeline.applied == 1 and len(table) >= 1 and not declined
