@@ -118,6 +118,13 @@ class WorkerMetrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
             registry=self.registry,
         )
+        self.loop_lag = Histogram(
+            "gospulse_event_loop_lag_seconds",
+            "How much later than asked the event loop woke a task sleeping 50 ms: the time something "
+            "else held the loop that ingests, commits and answers (agents.looplag).",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=self.registry,
+        )
         self.registry.register(_Collector(self))
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="metrics")
 

@@ -15,6 +15,7 @@ import orjson
 from yarl import URL
 
 from agents.kpi import KpiLive, ProfilesWatcher
+from agents.looplag import LoopLag
 from agents.query import decode_cursor, encode_cursor, whole_number
 from agents.readiness import not_ready, retry_later
 from agents.registry_feed import RegistryFeed
@@ -224,6 +225,7 @@ def register_views(
     watcher: ProfilesWatcher | None,
     stalled_s: Callable[[], float] = lambda: 0.0,
     stall_after_s: float = float("inf"),
+    loop_lag: LoopLag | None = None,
 ) -> Views:
     """``GET /publics/{public_id}?at=T``, its days, ``GET /breaches``, ``GET /breaches/open`` and
     ``GET /health`` on the worker's web port; returns what the curators' page builds on."""
@@ -379,6 +381,9 @@ def register_views(
             "kpi_longest_slice_s": round(kpi.stats.longest_slice_s, 3),
             "kpi_redis_failures": kpi.stats.redis_failures,
         }
+        if loop_lag is not None:
+            body["loop_lag_longest_s"] = round(loop_lag.longest_s, 3)
+            body["loop_lag_last_minute_s"] = round(loop_lag.last_minute_s, 3)
         return web.json(body, status=200 if body["status"] == "ready" else 503)
 
     return Views(open_breaches, where_held)

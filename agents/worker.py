@@ -10,7 +10,7 @@ from typing import Any
 
 import faust
 
-from agents import ingest, kpi, layout, segments, serve, stall
+from agents import ingest, kpi, layout, looplag, segments, serve, stall
 from agents import metrics as agents_metrics
 from agents.edge import check as check_edge
 from agents.edge.delivery import DeliveryGuard, never_commit_unprocessed
@@ -18,6 +18,7 @@ from agents.edge.diagnose import log_report
 from agents.edge.highwater import register_tansu_transport
 from agents.edge.shutdown import BoundedStopWorker
 from agents.kpi import KpiLive, ProfilesWatcher
+from agents.looplag import LoopLag
 from agents.metrics import Sources, WorkerMetrics
 from agents.page import views as page
 from agents.registry_feed import RegistryFeed
@@ -204,6 +205,9 @@ def build_worker(
     agents_metrics.register(app, metrics, settings.topics.events, table, pipeline)
     layout.register(app, settings.topics.events, settings.partitions)
     stall.register(app, metrics, settings.stall_after_s, lambda: log_report(app, guard))
+    loop_lag = LoopLag()
+    loop_lag.on_lag = metrics.loop_lag.observe
+    looplag.register(app, loop_lag)
     views = register_views(
         app,
         table,
@@ -214,6 +218,7 @@ def build_worker(
         watcher,
         lambda: metrics.stalled_s,
         settings.stall_after_s,
+        loop_lag,
     )
     segments.register(app, redis_client, settings.app_id)
     page.register(app, views, pipeline, redis_client, settings.app_id)
