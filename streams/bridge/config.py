@@ -88,7 +88,9 @@ def _secret(
     key = given[0]
     value = entry[key]
     if not isinstance(value, str) or not value:
-        raise _fault(source, f"{where}.{key}", f"{value!r} is not a non-empty string; {fix}")
+        # never echoed: a secret mistyped as a number or a list is still a secret
+        given_as = "an empty string" if value == "" else f"a {type(value).__name__}"
+        raise _fault(source, f"{where}.{key}", f"is {given_as}, not a non-empty string; {fix}")
     if key.endswith("_file"):
         try:
             secret = Path(value).read_text(encoding="utf-8").strip()
@@ -119,12 +121,7 @@ def _vk(source: str, entries: Any, env: Mapping[str, str]) -> dict[int, VkCommun
         where = f"vk[{i}]"
         if not isinstance(entry, dict):
             raise _fault(source, where, "is not a table; write [[vk]] with keys under it")
-        _known(
-            source,
-            where,
-            entry,
-            ("group_id", "public_id", "confirmation", "secret", "secret_file", "secret_env"),
-        )
+        _known(source, where, entry, VK_KEYS)
         group_id = entry.get("group_id")
         if type(group_id) is not int or group_id <= 0:
             raise _fault(

@@ -24,7 +24,7 @@ from streams.local.redis_server import EmbeddedRedis
 from streams.local.tansu import EmbeddedBroker, free_port
 from streams.topics import Topics
 from tests.integration.test_worker import PARTITIONS, get_json
-from tests.integration.worker import WorkerProcess, eventually
+from tests.integration.worker import GOSPULSE, WorkerProcess, eventually
 from tests.streams.bridge.test_vk import GROUP, comment, note, wallpost
 
 COMMUNITY = VkCommunity(GROUP, "vk:-48241", "a1b2c3d4", "s3cret")
@@ -329,3 +329,69 @@ def test_the_poller_reads_views_and_counts_from_the_vk_api_and_publishes_them(br
     assert views == {("11", 40), ("12", 7)}
     [counted] = events_of(broker.bootstrap, topics.subscriptions)
     assert (counted["kind"], counted["count"]) == ("subscribers.counted", 15230)
+
+
+def test_gospulse_bridge_starts_the_poller_with_its_token_from_the_environment(
+    broker: EmbeddedBroker, tmp_path: Path
+) -> None:
+    """The README's ``token_env``: ``gospulse bridge`` reads the token from the variable it names and
+    its poller's first round reaches VK's API (here a local server answering as VK documents)."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import parse_qs
+
+    from streams.local.embedded import Child
+
+    now_s = int(time.time())
+    tokens: list[str] = []
+
+    class VkApi(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            form = parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
+            tokens.append(form["access_token"][0])
+            if self.path.endswith("/wall.get"):
+                item = {
+                    "id": 21,
+                    "owner_id": -GROUP,
+                    "from_id": -GROUP,
+                    "date": now_s - 60,
+                    "views": {"count": 9},
+                }
+                body: Any = {"response": {"count": 1, "items": [item]}}
+            else:
+                body = {"response": {"groups": [{"id": GROUP, "members_count": 77}], "profiles": []}}
+            data = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    api = ThreadingHTTPServer(("127.0.0.1", 0), VkApi)
+    threading.Thread(target=api.serve_forever, daemon=True).start()
+    topics = Topics("t-bridge-token.")
+    config = tmp_path / "bridge.toml"
+    config.write_text(
+        f'[[vk]]\ngroup_id = {GROUP}\nconfirmation = "c"\nsecret = "s"\ntoken_env = "GOSPULSE_VK_TOKEN"\n'
+    )
+    argv = [str(GOSPULSE), "bridge", "--broker", broker.bootstrap, "--topic-prefix", topics.prefix]
+    argv += ["--partitions", str(PARTITIONS), "--bridge-config", str(config), "--bridge-host", "127.0.0.1"]
+    argv += [
+        "--bridge-port",
+        str(free_port()),
+        "--bridge-vk-api-url",
+        f"http://127.0.0.1:{api.server_port}/method",
+    ]
+    bridge = Child("bridge", argv, tmp_path / "bridge.log", env={"GOSPULSE_VK_TOKEN": "from-env"}).start()
+    try:
+        counted = eventually(lambda: events_of(broker.bootstrap, topics.subscriptions), timeout_s=60)
+        assert [e["count"] for e in counted] == [77]
+        assert [(e["post_id"], e["views"]) for e in events_of(broker.bootstrap, topics.posts)] == [("21", 9)]
+        assert set(tokens) == {"from-env"}
+    finally:
+        bridge.stop()
+        api.shutdown()

@@ -72,7 +72,11 @@ chats = {{ "-68123" = "max:mincult" }}
             "b.toml: vk[0].confirmation: missing; copy the string VK shows",
         ),
         ("[[vk]]\ngroup_id = 5\nconfirmation = 'c'\nsecret = 'a'\npublic_id = 'tg:x'\n", "vk[0].public_id"),
-        ("[[vk]]\ngroup_id = 5\nconfirmation = 'c'\nsecret = 'a'\ntoken = 'x'\n", "vk[0].token: unknown key"),
+        ("[[vk]]\ngroup_id = 5\nconfirmation = 'c'\nsecret = 'a'\ntokn = 'x'\n", "vk[0].tokn: unknown key"),
+        (
+            "[[vk]]\ngroup_id = 5\nconfirmation = 'c'\nsecret = 'a'\ntoken_env = 'NO_SUCH'\n",
+            "b.toml: vk[0].token_env: the variable NO_SUCH is not set; export it",
+        ),
         ("[vk]\n", "b.toml: vk: is not an array of tables"),
         ("[[telegram]]\nname = 'a b'\nsecret = 's'\n", "telegram[0].name: 'a b' is not a name"),
         ("ok = 1\n", "b.toml: ok: unknown key"),
@@ -82,3 +86,35 @@ def test_a_fault_names_the_file_the_key_and_the_fix(text: str, message: str) -> 
     with pytest.raises(BridgeConfigError) as raised:
         parse_config(text.encode(), "b.toml", env={})
     assert str(raised.value).startswith(message) or message in str(raised.value), str(raised.value)
+
+
+def test_the_pollers_token_comes_from_the_environment_or_a_file(tmp_path: Path) -> None:
+    """The README's ``token_env`` (and ``token_file``) for the VK poller: read, never shown."""
+    token = tmp_path / "vk-token"
+    token.write_text("from-file\n")
+    text = f"""
+[[vk]]
+group_id = 1
+confirmation = "c"
+secret = "s"
+token_env = "GOSPULSE_VK_TOKEN"
+
+[[vk]]
+group_id = 2
+confirmation = "c"
+secret = "s"
+token_file = "{token}"
+"""
+    config = parse_config(text.encode(), "b.toml", env={"GOSPULSE_VK_TOKEN": "from-env"})
+    assert (config.vk[1].token, config.vk[2].token) == ("from-env", "from-file")
+    assert "from-env" not in repr(config.vk[1])
+
+
+@pytest.mark.parametrize("given", ["12345678", "['abc', 'def']", "''"])
+def test_a_secret_of_the_wrong_type_is_refused_without_being_echoed(given: str) -> None:
+    text = f"[[vk]]\ngroup_id = 1\nconfirmation = 'c'\nsecret = {given}\n"
+    with pytest.raises(BridgeConfigError) as raised:
+        parse_config(text.encode(), "b.toml", env={})
+    message = str(raised.value)
+    assert message.startswith("b.toml: vk[0].secret: is ") and "not a non-empty string" in message
+    assert "12345678" not in message and "abc" not in message
