@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import time
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
@@ -109,6 +110,8 @@ class Bridge:
         self.metrics = metrics
         self.clock = clock
         self.counts = counts or Counts()
+        #: When each VK community was last said to send no event_id (``vk``).
+        self._said_no_event_id: dict[int, float] = {}
         #: A lock per post while its reaction total is being moved (gone once nobody holds it).
         self._post_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         metrics.configured.labels("vk").set(len(config.vk))
@@ -169,7 +172,6 @@ class Bridge:
         if isinstance(note, web.Response):
             return note
         kind = note.get("type")
-        self.metrics.requests.labels("vk", self.metrics.vk_type(kind)).inc()
         group_id = note.get("group_id")
         community = self.config.vk.get(group_id) if type(group_id) is int else None
         if community is None:
@@ -179,13 +181,29 @@ class Bridge:
         secret = note.get("secret")
         if not isinstance(secret, str) or not hmac.compare_digest(secret.encode(), community.secret.encode()):
             return self.refuse("vk", "bad_secret", 403, "bad secret")
+        self.metrics.requests.labels("vk", self.metrics.vk_type(kind)).inc()  # authentic ones only
         self.metrics.last_request.labels("vk").set_to_current_time()
         event_id = note.get("event_id")
         if not isinstance(event_id, str) or not 1 <= len(event_id) <= 128:
-            mapped = vk.Mapped(bad="event_id: missing or not 1 to 128 characters")
-        else:
-            mapped = vk.to_events(note, community, self.clock())
-        return await self.answer("vk", kind, mapped, group_id=group_id, event_id=str(event_id)[:128])
+            # Older Callback API versions send no event_id: without it VK's retries could not be
+            # told from new notifications. Not ``ok``, so VK delivers it again and nothing is lost
+            # while the operator selects the version (the README's bridge section).
+            if self._said_no_event_id.get(group_id, -1e9) < time.monotonic() - 600:  # once in 10 min
+                self._said_no_event_id[group_id] = time.monotonic()
+                log.warning(
+                    "VK community %d sends notifications without event_id: select Callback API version %s "
+                    "in its settings (Manage → API usage → Callback API); VK will deliver them again",
+                    group_id,
+                    vk.CALLBACK_API_VERSION,
+                )
+            return self.refuse(
+                "vk",
+                "no_event_id",
+                400,
+                f"event_id missing: select Callback API version {vk.CALLBACK_API_VERSION} for this server",
+            )
+        mapped = vk.to_events(note, community, self.clock())
+        return await self.answer("vk", kind, mapped, group_id=group_id, event_id=event_id)
 
     def authentic(self, request: web.Request, header: str, secret: str) -> bool:
         given = request.headers.get(header, "")

@@ -3,8 +3,15 @@
 VK posts one notification per request: ``type``, ``group_id``, ``event_id``, ``v``, ``secret`` and
 ``object`` (VK's own object for the type: ``wall_wallpost`` for ``wall_post_new``, a comment for
 ``wall_reply_*``, ``callback_like_add_remove``, ``callback_group_join`` …). VK's ``event_id`` is
-the contract's, so VK's retries of a notification are duplicates downstream. Only the contract's
-fields leave: no user id, name or text.
+the contract's, so VK's retries of a notification are duplicates downstream, with one exception:
+a comment's ``comment.created`` is named by the comment itself (``vk:<group>:comment:<id>``), so
+``wall_reply_restore`` (a deleted comment brought back) is the same event as the ``wall_reply_new``
+that created it and never counts twice; its pending state stays as the deletion left it (contract
+§3: a deleted comment stops being pending). Only the contract's fields leave: no user id, name or
+text.
+
+Fixtures in ``tests/streams/bridge/test_vk.py`` follow VK's own schema of Callback API objects
+(github.com/VKCOM/vk-api-schema, ``callback/objects.json``, version 5.199).
 
 A type the contract has no kind for is acknowledged and counted (``ignored``); an object that lacks
 what its type must carry is ``bad`` (dead-lettered by the service, without the object's content).
@@ -20,6 +27,8 @@ from streams.bridge.config import VkCommunity
 
 #: Outcomes of a notification besides publishing: acknowledged without an event.
 IGNORED: Final = "ignored"
+#: The Callback API version whose objects the bridge reads (each server's setting in VK).
+CALLBACK_API_VERSION: Final = "5.199"
 
 
 @dataclass(frozen=True)
@@ -64,7 +73,7 @@ def to_events(note: Mapping[str, Any], community: VkCommunity, received_ms: int)
     if not isinstance(obj, dict):
         return Mapped(bad="object: missing or not an object")
     own = -community.group_id
-    handler = _HANDLERS.get(kind)  # type: ignore[arg-type]
+    handler = _HANDLERS.get(kind) if isinstance(kind, str) else None
     if handler is None:
         return Mapped(skipped=IGNORED)
     return handler(note, obj, community, own, received_ms)
@@ -101,7 +110,7 @@ def _reply(note: Mapping[str, Any], obj: dict[str, Any], c: VkCommunity, own: in
     reply_to = _int(obj, "reply_to_comment")
     event = _event(
         "comment.created",
-        note,
+        {"event_id": comment_event_id(c, comment_id)},
         c,
         _date_ms(obj, now),
         post_id=str(post_id),
@@ -110,6 +119,12 @@ def _reply(note: Mapping[str, Any], obj: dict[str, Any], c: VkCommunity, own: in
         reply_to_comment_id=None if reply_to is None else str(reply_to),
     )
     return Mapped((event,))
+
+
+def comment_event_id(community: VkCommunity, comment_id: int) -> str:
+    """The id of a comment's ``comment.created``: the same for its creation, VK's retries of it and
+    its restoration."""
+    return f"vk:{community.group_id}:comment:{comment_id}"
 
 
 def _reply_delete(note: Mapping[str, Any], obj: dict[str, Any], c: VkCommunity, own: int, now: int) -> Mapped:

@@ -108,11 +108,22 @@ def test_vk_notifications_are_answered_once_the_broker_holds_them(broker: Embedd
         assert (ignored.status, await ignored.text()) == (200, "ok")
         broken = await client.post("/vk", json=note("wall_post_new", {"text": "секрет"}, "broken-1"))
         assert (broken.status, await broken.text()) == (200, "ok")
+        # an older Callback API version sends no event_id: not ok, so VK delivers it again
+        old = {k: v for k, v in note("wall_post_new", wallpost(id=77)).items() if k != "event_id"}
+        refused = await client.post("/vk", json=old)
+        assert refused.status == 400 and "select Callback API version 5.199" in await refused.text()
+        for odd in (["wall_post_new"], {"a": 1}, None, 7):  # a type no VK sends: acknowledged, never 500
+            assert (
+                await client.post("/vk", json=note("wall_post_new", wallpost(id=1)) | {"type": odd})
+            ).status == 200
         scrape = (await (await client.get("/metrics")).read()).decode()
+        assert 'gospulse_bridge_rejected_total{platform="vk",reason="no_event_id"} 1.0' in scrape
+        # requests are counted once authenticated: the forged, unknown and refused ones are not
+        assert 'gospulse_bridge_requests_total{platform="vk",type="wall_post_new"} 12.0' in scrape
         assert 'gospulse_bridge_rejected_total{platform="vk",reason="bad_secret"} 1.0' in scrape
         assert 'gospulse_bridge_rejected_total{platform="vk",reason="too_large"} 1.0' in scrape
         assert 'gospulse_bridge_events_published_total{kind="post.published"} 10.0' in scrape
-        assert 'gospulse_bridge_ignored_total{platform="vk"} 1.0' in scrape
+        assert 'gospulse_bridge_ignored_total{platform="vk"} 5.0' in scrape  # message_new and the odd types
 
     run_bridge(broker.bootstrap, topics, body)
     posts = events_of(broker.bootstrap, topics.posts)

@@ -39,7 +39,11 @@ def one(n: dict[str, Any]) -> dict[str, Any]:
     event = mapped.events[0]
     assert explain_event(event, NOW) is None, explain_event(event, NOW)
     assert set(event) <= CONTRACT_FIELDS  # no user id, name or text travels
-    assert event["event_id"] == n["event_id"] and event["public_id"] == "vk:-48241"
+    assert event["public_id"] == "vk:-48241"
+    if event["kind"] == "comment.created":  # named by the comment: a restore is no second comment
+        assert event["event_id"] == f"vk:{GROUP}:comment:{event['comment_id']}"
+    else:
+        assert event["event_id"] == n["event_id"]
     return event
 
 
@@ -116,7 +120,7 @@ def test_citizen_and_official_comments() -> None:
     official = one(note("wall_reply_new", answer, event_id="e2"))
     assert (official["author"], official["reply_to_comment_id"]) == ("official", "501")
     restored = one(note("wall_reply_restore", comment(), event_id="e3"))
-    assert restored["kind"] == "comment.created"
+    assert restored == citizen  # the same event: downstream a duplicate, never a second comment
     elsewhere = comment(post_owner_id=-999)
     assert to_events(note("wall_reply_new", elsewhere), COMMUNITY, NOW).skipped
 
@@ -154,3 +158,23 @@ def test_other_types_are_acknowledged_not_failed() -> None:
     mapped = to_events(note("message_new", {"message": {"text": "hi"}}), COMMUNITY, NOW)
     assert mapped.skipped == IGNORED and not mapped.events and mapped.bad is None
     assert to_events({"type": "wall_post_new", "event_id": "x", "group_id": GROUP}, COMMUNITY, NOW).bad
+
+
+def test_a_comment_answered_deleted_and_restored_counts_once_and_stays_answered() -> None:
+    """VK sends wall_reply_restore when a deleted comment is brought back: the same comment, not a
+    second one (it was counted as one citizen comment, answered, and stays so)."""
+    from streams.core.engine import Engine
+    from streams.replay import replay_events
+
+    answer = comment(id=502, from_id=OWN, reply_to_comment=501, date=DATE + 600)
+    notes = [
+        note("wall_reply_new", comment(), event_id="a1"),
+        note("wall_reply_new", answer, event_id="a2"),
+        note(
+            "wall_reply_delete", {"owner_id": OWN, "id": 501, "post_id": 9128, "deleter_id": 1}, event_id="a3"
+        ),
+        note("wall_reply_restore", comment(), event_id="a4"),
+    ]
+    events = [ev for n in notes for ev in to_events(n, COMMUNITY, NOW).events]
+    [table] = replay_events(events, NOW, Engine())
+    assert (table["citizen_comments_24h"], table["official_comments_24h"], table["unanswered"]) == (1, 1, 0)
