@@ -13,7 +13,7 @@ import faust
 from agents import ingest, kpi, layout, looplag, segments, serve, stall
 from agents import metrics as agents_metrics
 from agents.edge import check as check_edge
-from agents.edge.delivery import DeliveryGuard, never_commit_unprocessed
+from agents.edge.delivery import DeliveryGuard, never_commit_unprocessed, stop_now
 from agents.edge.diagnose import log_report
 from agents.edge.highwater import register_tansu_transport
 from agents.edge.shutdown import BoundedStopWorker
@@ -134,7 +134,15 @@ def build_worker(
         profiles = read_profiles(settings.profiles) if settings.profiles is not None else BUILT_IN_PROFILES
     never_commit_unprocessed(settings.topics.events)  # agents.edge.delivery: Faust's acks of skipped messages
     app = faust_app(settings)
-    guard = guard or DeliveryGuard(settings.delivery_timeout_s)
+    if guard is None:
+
+        def report_then_stop(reason: str) -> None:
+            try:  # what the producer and its connections were doing: the evidence of a broker stall
+                log_report(app, guard)
+            finally:
+                stop_now(reason)
+
+        guard = DeliveryGuard(settings.delivery_timeout_s, on_failure=report_then_stop)
     guard.hold_commits_of(app)
     table = StateTable(
         app,

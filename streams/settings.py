@@ -354,7 +354,8 @@ SETTINGS: dict[str, Setting] = {
             "delivery_timeout_s",
             seconds(1, 3600),
             60.0,
-            "how long a commit waits for the records before it; past it the worker stops uncommitted",
+            "how long a commit waits with none of the records before it acknowledged; past it the worker "
+            "stops uncommitted (a backlog the broker keeps acknowledging is waited for)",
             "60 suits most",
             metavar="SECONDS",
         ),

@@ -67,11 +67,24 @@ class DeliveryGuard:
     async def settle(self) -> None:
         """Return once every record tracked so far is acknowledged; else fail (and never return)."""
         if self.pending and self.failure is None:
-            _, late = await asyncio.wait(list(self.pending), timeout=self.timeout_s)
-            if late and self.failure is None:
-                self.fail(f"{len(late)} records were not acknowledged within {self.timeout_s:g} s")
+            await self._while_acknowledging(
+                set(self.pending), lambda late: f"{late} records were not acknowledged"
+            )
         if self.failure is not None:
             raise RecordNotWritten(self.failure)
+
+    async def _while_acknowledging(
+        self, waited: set[asyncio.Future[Any]], failed: Callable[[int], str]
+    ) -> None:
+        """Wait for ``waited`` as long as the broker acknowledges records: a backlog that moves is
+        load (a national catch-up queues tens of thousands of records), one that does not for
+        ``timeout_s`` is a broker that stopped answering, and fails the guard."""
+        while waited and self.failure is None:
+            before = self.acknowledged
+            _, late = await asyncio.wait(list(waited), timeout=self.timeout_s)
+            waited = set(late)
+            if waited and self.acknowledged == before and self.failure is None:
+                self.fail(f"{failed(len(waited))}, and none was acknowledged for {self.timeout_s:g} s")
 
     def hold_commits_of(self, app: Any) -> None:
         """Make every commit of ``app`` wait for this guard: Faust flushes its producer right before
@@ -84,15 +97,17 @@ class DeliveryGuard:
         async def flush_then_settle() -> None:
             # The producer's own flush waits as long as its request timeout (Faust's default: 20
             # minutes) for a broker that never answers: bounded here, so a commit that cannot be
-            # made safe stops the worker within ``timeout_s`` instead of stalling it silently.
+            # made safe stops the worker once nothing is acknowledged for ``timeout_s``, instead of
+            # stalling it silently.
             flushing = asyncio.ensure_future(flush())
-            done, _ = await asyncio.wait({flushing}, timeout=self.timeout_s)
-            if not done:
-                self.fail(
-                    f"the producer did not flush within {self.timeout_s:g} s: the broker has not "
-                    f"acknowledged {len(self.pending)} records sent before this commit"
-                )
-            else:
+            await self._while_acknowledging(
+                {flushing},
+                lambda _: (
+                    f"the producer did not flush: {len(self.pending)} records sent before this "
+                    "commit wait for the broker"
+                ),
+            )
+            if self.failure is None:
                 flushing.result()
             await self.settle()
 
