@@ -61,6 +61,10 @@ class BridgeConfig:
     vk: Mapping[int, VkCommunity]
     telegram: Mapping[str, TelegramBot]
     max: Mapping[str, MaxBot]
+    #: The deployment's key for ids derived from what identifies a person (``[ids]``): Max's
+    #: membership updates name the user, and their event ids are HMACs under it, so nobody without
+    #: the key can try user ids against them. None when no platform needs it.
+    id_key: bytes | None = field(default=None, repr=False)
 
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -208,8 +212,10 @@ def parse_config(data: bytes, source: str, env: Mapping[str, str] | None = None)
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise _fault(source, "(file)", f"not valid TOML: {exc}") from None
     for key in doc:
-        if key not in ("vk", "telegram", "max"):
-            raise _fault(source, key, "unknown key; the file holds [[vk]], [[telegram]] and [[max]] entries")
+        if key not in ("vk", "telegram", "max", "ids"):
+            raise _fault(
+                source, key, "unknown key; the file holds [[vk]], [[telegram]] and [[max]] entries and [ids]"
+            )
     if not doc:
         raise _fault(source, "(file)", "no entries; add a [[vk]] community, a [[telegram]] or a [[max]] bot")
     vk = _vk(source, doc.get("vk", []), env)
@@ -218,7 +224,29 @@ def parse_config(data: bytes, source: str, env: Mapping[str, str] | None = None)
         for n, s, c in _bots(source, "telegram", doc.get("telegram", []), env, "channels")
     }
     max_bots = {n: MaxBot(n, s, c) for n, s, c in _bots(source, "max", doc.get("max", []), env, "chats")}
-    return BridgeConfig(source, vk, telegram, max_bots)
+    return BridgeConfig(source, vk, telegram, max_bots, _id_key(source, doc.get("ids"), env, bool(max_bots)))
+
+
+def _id_key(source: str, ids: Any, env: Mapping[str, str], needed: bool) -> bytes | None:
+    if ids is None:
+        if needed:
+            raise _fault(
+                source,
+                "ids",
+                "missing; Max names subscribers by user id, so their event ids are keyed: add [ids] with "
+                'key_env = "VARIABLE" (or key_file) holding a random secret of 32+ characters '
+                "(e.g. openssl rand -hex 32), the same for every replica",
+            )
+        return None
+    if not isinstance(ids, dict):
+        raise _fault(source, "ids", "is not a table; write [ids] with key_env, key_file or key under it")
+    _known(source, "ids", ids, ("key", "key_file", "key_env"))
+    key = _secret(source, "ids", ids, env, "key")
+    if len(key) < 32:
+        raise _fault(
+            source, "ids", f"the key has {len(key)} characters; give 32 or more (openssl rand -hex 32)"
+        )
+    return key.encode()
 
 
 def read_config(path: Path, env: Mapping[str, str] | None = None) -> BridgeConfig:

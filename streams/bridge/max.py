@@ -8,14 +8,17 @@ channel the Bot API documents: ``message_created`` (``message.recipient.chat_id`
 comments or subscriber counts for a bot (the README's table), so those fields of a Max public's
 table stay at zero, knowingly.
 
-An update carries no id of its own. The event id is a digest of what identifies it (chat, type,
-message or member, time), so Max's redelivery of an update is a duplicate downstream and no user id
-travels, not even inside an id.
+An update carries no id of its own. The event id is an HMAC, under the deployment's key (the
+bridge file's ``[ids]``), of what identifies it (chat, type, message or member, time): Max's
+redelivery of an update is a duplicate downstream, and no user id travels, not even inside an id —
+an unkeyed digest of a member's update could be matched by trying user ids in order, the key makes
+that impossible for whoever lacks it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -34,16 +37,18 @@ def chat_of(update: Mapping[str, Any]) -> int | None:
     return chat if type(chat) is int else None
 
 
-def _id(*parts: object) -> str:
-    return "max:" + hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:40]
+def _id(key: bytes, *parts: object) -> str:
+    return "max:" + hmac.new(key, "|".join(map(str, parts)).encode(), hashlib.sha256).hexdigest()[:40]
 
 
 def _base(kind: str, eid: str, public_id: str, at_ms: int, **fields: Any) -> dict[str, Any]:
     return {"v": 1, "event_id": eid, "kind": kind, "public_id": public_id, "occurred_at": at_ms, **fields}
 
 
-def to_events(update: Mapping[str, Any], chat: int, public_id: str, received_ms: int) -> Mapped:
+def to_events(update: Mapping[str, Any], chat: int, public_id: str, received_ms: int, key: bytes) -> Mapped:
     kind = update.get("update_type")
+    if not isinstance(kind, str):
+        return Mapped(skipped=IGNORED)
     stamp = update.get("timestamp")
     at = stamp if type(stamp) is int and stamp > 0 else received_ms
     if kind == "message_created":
@@ -54,12 +59,12 @@ def to_events(update: Mapping[str, Any], chat: int, public_id: str, received_ms:
         mid = body.get("mid") if isinstance(body, dict) else None
         if not isinstance(mid, str) or not 1 <= len(mid) <= 128:
             return Mapped(bad="message.body.mid: missing")
-        return Mapped((_base("post.published", _id(chat, kind, mid), public_id, at, post_id=mid),))
+        return Mapped((_base("post.published", _id(key, chat, kind, mid), public_id, at, post_id=mid),))
     if kind == "message_removed":
         mid = update.get("message_id")
         if not isinstance(mid, str) or not 1 <= len(mid) <= 128:
             return Mapped(bad="message_id: missing")
-        return Mapped((_base("post.deleted", _id(chat, kind, mid), public_id, at, post_id=mid),))
+        return Mapped((_base("post.deleted", _id(key, chat, kind, mid), public_id, at, post_id=mid),))
     if kind in MEMBERSHIP:
         user = update.get("user")
         user_id = user.get("user_id") if isinstance(user, dict) else None
@@ -67,5 +72,5 @@ def to_events(update: Mapping[str, Any], chat: int, public_id: str, received_ms:
             return Mapped(bad="user.user_id: missing")
         if update.get("is_channel") is False:
             return Mapped(skipped="a member of a chat, not a channel's subscriber")
-        return Mapped((_base(MEMBERSHIP[kind], _id(chat, kind, user_id, at), public_id, at),))
+        return Mapped((_base(MEMBERSHIP[kind], _id(key, chat, kind, user_id, at), public_id, at),))
     return Mapped(skipped=IGNORED)

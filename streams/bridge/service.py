@@ -106,6 +106,9 @@ class Bridge:
         counts: Counts | None = None,
     ) -> None:
         self.config = config
+        if config.max and config.id_key is None:
+            raise ValueError("Max bots need the deployment's id key (the bridge file's [ids])")
+        self.id_key = config.id_key or b""
         self.publisher = publisher
         self.metrics = metrics
         self.clock = clock
@@ -272,13 +275,18 @@ class Bridge:
             return checked
         bot, update = checked
         kind = update.get("update_type")
-        self.metrics.requests.labels("max", kind if kind in MAX_TYPES else "other").inc()
+        self.metrics.requests.labels(
+            "max", kind if isinstance(kind, str) and kind in MAX_TYPES else "other"
+        ).inc()
         chat = max_api.chat_of(update)
         public_id = bot.chats.get(chat) if chat is not None else None
         if public_id is None or chat is None:
             return self.ignored("max")
         return await self.answer(
-            "max", kind, max_api.to_events(update, chat, public_id, self.clock()), chat=chat
+            "max",
+            kind,
+            max_api.to_events(update, chat, public_id, self.clock(), self.config.id_key or b""),
+            chat=chat,
         )
 
     async def answer(self, platform: str, kind: object, mapped: vk.Mapped, **what: Any) -> web.Response:

@@ -4,6 +4,13 @@ A bot, admin of the channels it reports, receives ``Update`` objects (``update_i
 ``channel_post``, ``message_reaction_count``, ``chat_member`` …). Event ids derive from the chat and
 ``update_id``, so Telegram's redelivery of an update is a duplicate downstream.
 
+A ``channel_post`` is a post when it carries content (``CONTENT``); a service message (a pinned
+message, a new title or photo, a video chat starting…) carries none and is acknowledged, not
+counted. The items of an album share a ``media_group_id`` and arrive as one update each: they are one
+post, named by the album (event id ``tg:<chat>:album:<media_group_id>``, post id ``album:<id>``), so
+the items after the first are duplicates downstream. Fixtures follow the Bot API's documented
+``Update`` and ``Message`` objects (core.telegram.org/bots/api#update, #message).
+
 Channel reactions are anonymous: Telegram sends ``message_reaction_count``, the post's current
 totals, not who reacted. ``reaction_events`` turns the change since the last known total (kept by
 the service in Redis) into that many ``reaction.added`` or ``reaction.removed`` events.
@@ -16,6 +23,15 @@ from typing import Any, Final
 
 from streams.bridge.vk import IGNORED, Mapped
 
+#: Message fields that make a channel post a post (the Bot API's content fields of ``Message``);
+#: a message with none of them is a service message.
+CONTENT: Final = frozenset(
+    {
+        "text", "photo", "video", "animation", "audio", "document", "voice", "video_note", "sticker",
+        "poll", "location", "venue", "contact", "dice", "game", "invoice", "story", "paid_media",
+        "giveaway", "giveaway_winners", "checklist",
+    }
+)  # fmt: skip
 #: A member's statuses (ChatMember) that count as subscribed.
 MEMBER: Final = frozenset({"creator", "administrator", "member"})
 
@@ -58,10 +74,15 @@ def to_events(update: Mapping[str, Any], chat: int, public_id: str, received_ms:
         message_id, date = post.get("message_id"), post.get("date")
         if type(message_id) is not int:
             return Mapped(bad="channel_post.message_id: missing")
+        if CONTENT.isdisjoint(post):
+            return Mapped(skipped="a service message (pinned, title, photo, video chat…), not a post")
         at = date * 1000 if type(date) is int and date > 0 else received_ms
-        return Mapped(
-            (_base("post.published", event_id(update, chat), public_id, at, post_id=str(message_id)),)
-        )
+        album = post.get("media_group_id")
+        if isinstance(album, str) and 1 <= len(album) <= 64:
+            eid, post_id = f"tg:{chat}:album:{album}", f"album:{album}"
+        else:
+            eid, post_id = event_id(update, chat), str(message_id)
+        return Mapped((_base("post.published", eid, public_id, at, post_id=post_id),))
     change = update.get("chat_member")
     if isinstance(change, dict):
         before, after = _subscribed(change.get("old_chat_member")), _subscribed(change.get("new_chat_member"))
@@ -82,6 +103,8 @@ def reaction_total(update: Mapping[str, Any]) -> tuple[int, int, int] | str | No
     counts = update.get("message_reaction_count")
     if not isinstance(counts, dict):
         return None
+    if type(update.get("update_id")) is not int:
+        return "update_id: missing (reaction events are named by it)"
     message_id, reactions, date = counts.get("message_id"), counts.get("reactions"), counts.get("date")
     if type(message_id) is not int or not isinstance(reactions, list) or type(date) is not int:
         return "message_reaction_count: message_id, date and reactions"

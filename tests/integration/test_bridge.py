@@ -208,6 +208,7 @@ def test_telegram_and_max_webhooks_check_their_secret_headers_and_publish(
         {},
         {"mincult": TelegramBot("mincult", "tg-secret", {chat: "tg:mincult52"})},
         {"mincult": MaxBot("mincult", "max-secret", {max_chat: "max:mincult"})},
+        id_key=b"t" * 32,
     )
     topics = Topics("t-bridge-tgmax.")
     ensure_topics(broker.bootstrap, topics, PARTITIONS)
@@ -221,7 +222,10 @@ def test_telegram_and_max_webhooks_check_their_secret_headers_and_publish(
         return {"update_id": update_id, "message_reaction_count": body}
 
     async def body(client: TestClient, metrics: BridgeMetrics) -> None:
-        post = {"update_id": 1, "channel_post": {"message_id": 77, "chat": channel, "date": int(time.time())}}
+        post = {
+            "update_id": 1,
+            "channel_post": {"message_id": 77, "chat": channel, "date": int(time.time()), "text": "Анонс"},
+        }
         assert (await client.post("/telegram/mincult", json=post)).status == 403  # no header
         wrong = {"X-Telegram-Bot-Api-Secret-Token": "guess"}
         assert (await client.post("/telegram/mincult", json=post, headers=wrong)).status == 403

@@ -45,12 +45,16 @@ channels = {{ "-1001234567890" = "tg:mincult52" }}
 name = "mincult"
 secret = "m"
 chats = {{ "-68123" = "max:mincult" }}
+
+[ids]
+key_env = "GOSPULSE_ID_KEY"
 """
-    config = parse_config(text.encode(), "b.toml", env={})
+    config = parse_config(text.encode(), "b.toml", env={"GOSPULSE_ID_KEY": "k" * 32})
     assert config.vk[1].secret == "from-file" and config.vk[1].public_id == "vk:-1"
     assert config.vk[2].secret == "inline"
     assert config.telegram["mincult"].channels == {-1001234567890: "tg:mincult52"}
     assert config.max["mincult"].chats == {-68123: "max:mincult"}
+    assert config.id_key == b"k" * 32 and b"k" * 32 not in repr(config).encode()
 
 
 @pytest.mark.parametrize(
@@ -80,6 +84,14 @@ chats = {{ "-68123" = "max:mincult" }}
         ("[vk]\n", "b.toml: vk: is not an array of tables"),
         ("[[telegram]]\nname = 'a b'\nsecret = 's'\n", "telegram[0].name: 'a b' is not a name"),
         ("ok = 1\n", "b.toml: ok: unknown key"),
+        (
+            "[[max]]\nname = 'm'\nsecret = 's'\nchats = { '-1' = 'max:m' }\n",
+            "b.toml: ids: missing; Max names",
+        ),
+        (
+            "[[max]]\nname = 'm'\nsecret = 's'\nchats = { '-1' = 'max:m' }\n[ids]\nkey = 'short'\n",
+            "b.toml: ids: the key has 5 characters; give 32 or more",
+        ),
     ],
 )
 def test_a_fault_names_the_file_the_key_and_the_fix(text: str, message: str) -> None:
