@@ -340,6 +340,7 @@ def run_one(args: argparse.Namespace, broker: EmbeddedBroker, redis: EmbeddedRed
         dep.restart(broker, redis)
     finally:
         dep.stop()
+        say(f"{dep.name}: {json.dumps(dep.figures)}")  # kept even if a later phase fails
 
 
 ROWS = [
