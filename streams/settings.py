@@ -351,6 +351,15 @@ SETTINGS: dict[str, Setting] = {
             metavar="BYTES",
         ),
         Setting(
+            "bridge_max_events_per_request",
+            whole(1, 1_000_000),
+            10_000,
+            "most events one notification may become (a reaction total that moved further is "
+            "dead-lettered with its ids and counted, not published)",
+            "10000 suits most: a channel post rarely gains more reactions between two updates",
+            metavar="N",
+        ),
+        Setting(
             "delivery_timeout_s",
             seconds(1, 3600),
             60.0,

@@ -104,8 +104,11 @@ class Bridge:
         metrics: BridgeMetrics,
         clock: Callable[[], int] = now_ms,
         counts: Counts | None = None,
+        max_events: int = 10_000,
     ) -> None:
         self.config = config
+        #: Most events one request may become (``--bridge-max-events-per-request``).
+        self.max_events = max_events
         if config.max and config.id_key is None:
             raise ValueError("Max bots need the deployment's id key (the bridge file's [ids])")
         self.id_key = config.id_key or b""
@@ -258,8 +261,16 @@ class Bridge:
             lock = self._post_locks.setdefault(key, asyncio.Lock())
             async with lock:  # one post's totals one at a time: each counts from the last
                 before = await self.counts.get(key)
-                events = telegram.reaction_events(update, chat, public_id, message_id, before, now_total, at)
-                refused = await self.publish("telegram", events, [])
+                if abs(now_total - before) > self.max_events:
+                    # never built: one small body must not become millions of events. Dead-lettered
+                    # with what locates it; the total moves on, so the next update counts from it
+                    events, dead = (), [self._too_many(update, chat, message_id, before, now_total)]
+                else:
+                    events = telegram.reaction_events(
+                        update, chat, public_id, message_id, before, now_total, at
+                    )
+                    dead = []
+                refused = await self.publish("telegram", events, dead)
                 if refused is None:
                     await self.counts.set(key, now_total)  # only once the events are held: a retry recounts
             return refused or web.Response(text="ok")
@@ -268,6 +279,22 @@ class Bridge:
         else:
             mapped = telegram.to_events(update, chat, public_id, self.clock())
         return await self.answer("telegram", kind, mapped, chat=chat, update_id=update.get("update_id"))
+
+    def _too_many(
+        self, update: Mapping[str, Any], chat: int, message_id: int, before: int, now: int
+    ) -> DeadLetter:
+        self.metrics.rejected.labels("telegram", "too_many_events").inc()
+        what = {
+            "platform": "telegram",
+            "type": "message_reaction_count",
+            "chat": chat,
+            "message_id": message_id,
+        }
+        reason = (
+            f"telegram message_reaction_count: the total moved from {before} to {now}, more than "
+            f"--bridge-max-events-per-request {self.max_events} events; not published"
+        )
+        return DeadLetter({**what, "update_id": update.get("update_id")}, reason)
 
     async def max(self, request: web.Request) -> web.Response:
         checked = await self.webhook(request, "max", self.config.max, "X-Max-Bot-Api-Secret")

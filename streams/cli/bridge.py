@@ -20,6 +20,7 @@ BRIDGE_SETTINGS = (
     "bridge_ack_timeout_s",
     "bridge_linger_ms",
     "bridge_max_body_bytes",
+    "bridge_max_events_per_request",
     "bridge_vk_poll_s",
     "bridge_vk_api_url",
 )
@@ -110,7 +111,13 @@ async def serve(settings: dict, config: object) -> None:
         import redis.asyncio as aioredis
 
         redis = aioredis.Redis.from_url(settings["bridge_redis_url"])
-    bridge = Bridge(config, publisher, metrics, counts=Counts(redis))  # type: ignore[arg-type]
+    bridge = Bridge(
+        config,  # type: ignore[arg-type]
+        publisher,
+        metrics,
+        counts=Counts(redis),
+        max_events=settings["bridge_max_events_per_request"],
+    )
     app = build_app(bridge, settings["bridge_max_body_bytes"])
     poller = VkPoller(
         list(config.vk.values()),  # type: ignore[attr-defined]
