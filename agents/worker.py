@@ -10,7 +10,7 @@ from typing import Any
 
 import faust
 
-from agents import ingest, kpi, layout, looplag, segments, serve, stall
+from agents import gcpolicy, ingest, kpi, layout, looplag, segments, serve, stall
 from agents import metrics as agents_metrics
 from agents.edge import check as check_edge
 from agents.edge.delivery import DeliveryGuard, never_commit_unprocessed, stop_now
@@ -216,6 +216,7 @@ def build_worker(
     loop_lag = LoopLag()
     loop_lag.on_lag = metrics.loop_lag.observe
     looplag.register(app, loop_lag)
+    gcpolicy.register(app)
     views = register_views(
         app,
         table,
