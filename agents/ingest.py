@@ -17,6 +17,25 @@ from streams.topics import DEAD_LETTER_TOPIC_CONFIG
 log = logging.getLogger(__name__)
 
 
+def fenced(app: Any, message: Any) -> str | None:
+    """Why ``message`` must not be applied by this worker now (``None``: it may be).
+
+    A batch gathered before a rebalance or a stop can reach the body after it: Faust's stop commits
+    and leaves the group without waiting for the agent, and a message of an older generation can sit
+    in the batch's buffer past the revocation. Applied then, its state records would reach the
+    changelog after the partition's next owner had recovered it, over that owner's newer records: a
+    restart would then lose events. (A rebalance under way is no reason on its own: Faust's
+    revocation waits for the agent to finish what it was handed, so those records land first; and
+    declining the first batch after a recovery, while the flag is still up, let later messages'
+    acknowledgements commit past it in a chaos soak.)
+    """
+    if app.consumer.should_stop or app.should_stop:
+        return "the worker is stopping"
+    if message.generation_id != app.consumer_generation_id:
+        return f"read in generation {message.generation_id}; the group is at {app.consumer_generation_id}"
+    return None
+
+
 def register(
     app: faust.App,
     pipeline: Pipeline,
@@ -71,24 +90,6 @@ def register(
     #: The first missing offset per partition, while the agent waits for it.
     missing: dict[tuple[str, int], int] = {}
 
-    def fenced(message: Any) -> str | None:
-        """Why ``message`` must not be applied by this worker now (``None``: it may be).
-
-        A batch gathered before a rebalance or a stop can reach the body after it: Faust's stop
-        commits and leaves the group without waiting for the agent, and a message of an older
-        generation may sit in the batch's buffer past the revocation. Applied then, its state
-        records would reach the changelog after the partition's next owner had recovered it, and
-        overwrite that owner's newer records there: a restart would then lose events. Declined, it
-        stays uncommitted, and the partition's owner applies it.
-        """
-        if app.consumer.should_stop or app.should_stop:
-            return "the worker is stopping"
-        if app.rebalancing:
-            return "a rebalance is under way"
-        if message.generation_id != app.consumer_generation_id:
-            return f"read in generation {message.generation_id}; the group is at {app.consumer_generation_id}"
-        return None
-
     def in_order(message: Any) -> bool:
         """Whether ``message`` may be applied now (else it is declined, and comes again)."""
         tp, offset = (message.topic, message.partition), message.offset
@@ -133,15 +134,21 @@ def register(
                 reason = ""
                 for event in batch:
                     m = event.message
-                    why = fenced(m)
+                    why = fenced(app, m)
                     if why is not None:
                         decline(m)
                         declined, reason = declined + 1, why
+                        # awaited like a message that never arrived: no acknowledgement of a later
+                        # one may let a commit pass it (Faust commits the first run of acked offsets)
+                        tp = (m.topic, m.partition)
+                        missing[tp] = min(missing.get(tp, m.offset), m.offset)
                     elif in_order(m):
                         per_topic[m.topic] = per_topic.get(m.topic, 0) + 1
                         dead += pipeline.apply_message(m.topic, m.partition, m.offset, m.key, m.value)
                         last_applied[(m.topic, m.partition)] = (m.offset, m.timestamp)
                 if declined:
+                    if not (app.consumer.should_stop or app.should_stop):
+                        seek_back(app.consumer, f"{declined} messages were declined ({reason})")
                     log.warning(
                         "%d messages of a batch were not applied (%s): they stay uncommitted for the "
                         "partitions' owner",
