@@ -8,16 +8,34 @@ import resource
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def status_kib(pid: int | str, field: str) -> int | None:
+    """A memory figure of ``/proc/<pid>/status`` (``VmRSS``, ``VmHWM``…) in KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    return None
+
+
 def peak_rss_mib() -> float:
     """This process's own peak RSS (VmHWM starts afresh at exec, unlike ru_maxrss)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = status_kib("self", "VmHWM")
+    return peak / 1024 if peak is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def worker_health(port: int, timeout_s: float = 10.0) -> dict[str, Any] | None:
+    """A worker's ``/health`` body (whatever its status), or None while it does not answer."""
+    from streams.local.up import get_json
+
+    try:
+        body = get_json(f"http://127.0.0.1:{port}/health", timeout_s)[1]
+    except (OSError, ValueError):
+        return None
+    return body if isinstance(body, dict) else None
 
 
 def pin() -> None:

@@ -31,9 +31,9 @@ from typing import Any
 
 import orjson
 
+from bench.children import status_kib, worker_health
 from streams.core.timebase import DAY_MS, now_ms
 from streams.local.tansu import EmbeddedBroker, free_port
-from streams.local.up import get_json
 from streams.produce.batching import Batcher
 from streams.produce.synth import log_events, make_publics
 from streams.topics import Topics
@@ -109,21 +109,6 @@ def run_ceiling(broker: str, expect: int) -> dict[str, Any]:
     return json.loads(out.stdout.splitlines()[-1])
 
 
-def _health(port: int) -> dict[str, Any] | None:
-    try:
-        body = get_json(f"http://127.0.0.1:{port}/health")[1]
-    except (OSError, ValueError):
-        return None
-    return body if isinstance(body, dict) else None
-
-
-def _peak_rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def run_worker(broker: str, expect: int, partitions: int) -> dict[str, Any]:
     port = free_port()
     log = OUT / "live-worker.log"
@@ -141,7 +126,7 @@ def run_worker(broker: str, expect: int, partitions: int) -> dict[str, Any]:
         while True:
             if proc.poll() is not None:
                 raise SystemExit(f"the worker exited; see {log}")
-            health = _health(port)
+            health = worker_health(port, 2.0)
             seen = 0 if health is None else health["events_applied"] + health["duplicates"]
             now = time.time()
             if seen and not first:
@@ -150,7 +135,7 @@ def run_worker(broker: str, expect: int, partitions: int) -> dict[str, Any]:
                 done = now
                 break
             time.sleep(0.05)
-        rss = _peak_rss_mib(proc.pid)
+        rss = (status_kib(proc.pid, "VmHWM") or 0) / 1024
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -42,6 +42,7 @@ from typing import Any
 
 import orjson
 
+from bench.children import status_kib, worker_health
 from streams.core.engine import Engine
 from streams.core.registry import Registry, parse_record
 from streams.core.timebase import DAY_MS, now_ms
@@ -82,21 +83,6 @@ def fetch(url: str, timeout_s: float = 30.0, gzipped: bool = False) -> tuple[int
         return 0, b"", time.perf_counter() - started
     elapsed = time.perf_counter() - started
     return status, gzip.decompress(body) if encoding == "gzip" else body, elapsed
-
-
-def health(worker: WorkerProcess) -> dict[str, Any] | None:
-    try:
-        body = orjson.loads(fetch(f"http://127.0.0.1:{worker.web_port}/health", 10)[1])
-    except (OSError, ValueError):
-        return None
-    return body if isinstance(body, dict) else None
-
-
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
 
 
 class Deployment:
@@ -152,7 +138,7 @@ class Deployment:
         return worker
 
     def healths(self) -> list[dict[str, Any] | None]:
-        return [health(w) for w in self.workers]
+        return [worker_health(w.web_port) for w in self.workers]
 
     def catch_up(self, broker: EmbeddedBroker, redis: EmbeddedRedis) -> None:
         started = time.monotonic()
@@ -187,7 +173,7 @@ class Deployment:
         rss = held = 0
         for w, h in zip(self.workers, self.healths(), strict=True):
             if h and w.child.alive():
-                rss += rss_kib(w.child.proc.pid)
+                rss += status_kib(w.child.proc.pid, "VmRSS") or 0
                 held += h["publics_held"]
         return round(rss / max(held, 1), 1)
 
