@@ -3,7 +3,6 @@ them (any worker answers for any public, forwarding to the one that holds it).""
 
 from __future__ import annotations
 
-import gc
 import gzip
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -385,7 +384,6 @@ def register_views(
         if loop_lag is not None:
             body["loop_lag_longest_s"] = round(loop_lag.longest_s, 3)
             body["loop_lag_last_minute_s"] = round(loop_lag.last_minute_s, 3)
-        body["gc_frozen_objects"] = gc.get_freeze_count()  # agents.gcpolicy
         return web.json(body, status=200 if body["status"] == "ready" else 503)
 
     return Views(open_breaches, where_held)
