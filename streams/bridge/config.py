@@ -93,7 +93,8 @@ def _secret(
     value = entry[key]
     if not isinstance(value, str) or not value:
         # never echoed: a secret mistyped as a number or a list is still a secret
-        given_as = "an empty string" if value == "" else f"a {type(value).__name__}"
+        kinds = {bool: "a boolean", int: "a number", float: "a number", list: "a list", dict: "a table"}
+        given_as = "an empty string" if value == "" else kinds.get(type(value), "not text")
         raise _fault(source, f"{where}.{key}", f"is {given_as}, not a non-empty string; {fix}")
     if key.endswith("_file"):
         try:

@@ -8,7 +8,7 @@ import contextlib
 import logging
 import signal
 
-from streams.cli.common import EXIT_OK, add_command, fail, load_settings_of, say
+from streams.cli.common import EXIT_OK, EXIT_USAGE, add_command, fail, load_settings_of, say
 from streams.cli.kafka import KAFKA_SETTINGS
 from streams.settings import add_options
 
@@ -68,11 +68,13 @@ def run(args: argparse.Namespace) -> int:
 
     settings = load_settings_of((*KAFKA_SETTINGS, *BRIDGE_SETTINGS), args)
     if settings["bridge_config"] is None:
-        return fail("bridge", "give the bridge's file: --bridge-config FILE (env GOSPULSE_BRIDGE_CONFIG)")
+        return fail(
+            "bridge", "give the bridge's file: --bridge-config FILE (env GOSPULSE_BRIDGE_CONFIG)", EXIT_USAGE
+        )
     try:
         config = read_config(settings["bridge_config"])
     except BridgeConfigError as exc:
-        return fail("bridge", str(exc))
+        return fail("bridge", str(exc), EXIT_USAGE)  # as --help says: 2, a wrong flag or bridge file
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     asyncio.run(serve(settings, config))
     return EXIT_OK

@@ -261,3 +261,13 @@ def test_replay_prints_the_breaches_of_every_public_and_every_registered_one(tmp
     assert {"ok:77", "tg:school5", "vk:-1"} == {b["public_id"] for b in rows}
     assert ("ok:77", "silence", None) in [(b["public_id"], b["kpi"], b["value"]) for b in rows]
     assert "breaches at" in done.stderr
+
+
+def test_a_bad_bridge_file_stops_with_status_2_naming_the_key_and_no_secret(tmp_path: Path) -> None:
+    """``gospulse bridge --help`` says 2 for a wrong flag or bridge file."""
+    bad = tmp_path / "bridge.toml"
+    bad.write_text("[[vk]]\ngroup_id = 5\nconfirmation = 'c'\nsecret = 31337424242\n")
+    done = run("bridge", "--bridge-config", bad, "--broker", "127.0.0.1:1")
+    assert done.returncode == 2, done.stderr
+    assert "vk[0].secret: is a number, not a non-empty string" in done.stderr and "31337424242" not in done.stderr
+    assert run("bridge", "--broker", "127.0.0.1:1").returncode == 2
