@@ -269,5 +269,8 @@ def test_a_bad_bridge_file_stops_with_status_2_naming_the_key_and_no_secret(tmp_
     bad.write_text("[[vk]]\ngroup_id = 5\nconfirmation = 'c'\nsecret = 31337424242\n")
     done = run("bridge", "--bridge-config", bad, "--broker", "127.0.0.1:1")
     assert done.returncode == 2, done.stderr
-    assert "vk[0].secret: is a number, not a non-empty string" in done.stderr and "31337424242" not in done.stderr
+    assert (
+        "vk[0].secret: is a number, not a non-empty string" in done.stderr
+        and "31337424242" not in done.stderr
+    )
     assert run("bridge", "--broker", "127.0.0.1:1").returncode == 2
