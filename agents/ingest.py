@@ -16,6 +16,9 @@ from streams.topics import DEAD_LETTER_TOPIC_CONFIG
 
 log = logging.getLogger(__name__)
 
+#: ``fenced``'s reason while the worker stops (nothing is sought back then).
+STOPPING = "the worker is stopping"
+
 
 def fenced(app: Any, message: Any) -> str | None:
     """Why ``message`` must not be applied by this worker now (``None``: it may be).
@@ -30,7 +33,7 @@ def fenced(app: Any, message: Any) -> str | None:
     acknowledgements commit past it in a chaos soak.)
     """
     if app.consumer.should_stop or app.should_stop:
-        return "the worker is stopping"
+        return STOPPING
     if message.generation_id != app.consumer_generation_id:
         return f"read in generation {message.generation_id}; the group is at {app.consumer_generation_id}"
     return None
@@ -147,7 +150,7 @@ def register(
                         dead += pipeline.apply_message(m.topic, m.partition, m.offset, m.key, m.value)
                         last_applied[(m.topic, m.partition)] = (m.offset, m.timestamp)
                 if declined:
-                    if not (app.consumer.should_stop or app.should_stop):
+                    if reason != STOPPING:
                         seek_back(app.consumer, f"{declined} messages were declined ({reason})")
                     log.warning(
                         "%d messages of a batch were not applied (%s): they stay uncommitted for the "
