@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -93,6 +94,39 @@ def register(
     #: The first missing offset per partition, while the agent waits for it.
     missing: dict[tuple[str, int], int] = {}
 
+    checks: set[asyncio.Future[None]] = set()
+
+    def check_retained(tp: Any, awaited: int) -> None:
+        """A committed offset the broker no longer holds (its retention deleted the messages while
+        nobody read the partition) never comes again: then the partition is awaited from its first
+        retained offset, and said loudly, since those events are lost to every worker."""
+
+        async def check() -> None:
+            key = (tp.topic, tp.partition)
+            while missing.get(key) == awaited:
+                try:
+                    first = (await app.consumer.earliest_offsets(tp)).get(tp)
+                except Exception as exc:  # the partition waits meanwhile: asked again shortly
+                    log.warning("could not ask the broker where %s/%d starts (%r)", *key, exc)
+                    await asyncio.sleep(5.0)
+                    continue
+                if first is not None and first > awaited and missing.get(key) == awaited:
+                    log.error(
+                        "offsets %d to %d of %s/%d were never processed and are no longer on the "
+                        "broker (its retention deleted them): their events are lost; reading on from %d",
+                        awaited,
+                        first - 1,
+                        *key,
+                        first,
+                    )
+                    missing[key] = first
+                    seek_back(app.consumer, f"{tp.topic}/{tp.partition} now starts at {first}")
+                return
+
+        task = asyncio.ensure_future(check())
+        checks.add(task)
+        task.add_done_callback(checks.discard)
+
     def in_order(message: Any) -> bool:
         """Whether ``message`` may be applied now (else it is declined, and comes again)."""
         tp, offset = (message.topic, message.partition), message.offset
@@ -109,14 +143,20 @@ def register(
             if offset == awaited:
                 del missing[tp]
         else:
+            # the first message of a partition since it was assigned comes from its committed offset
             last = handed.get(tp)
-            if last is not None and offset > last + 1 and (committed is None or offset > committed):
-                missing[tp] = max(last + 1, committed or 0)
+            expected = last + 1 if last is not None else committed
+            if expected is not None and offset > expected and (committed is None or offset > committed):
+                missing[tp] = max(expected, committed or 0)
                 seek_back(
                     app.consumer,
                     f"offsets {missing[tp]} to {offset - 1} of {tp[0]}/{tp[1]} were read but never "
-                    "reached the agent; they stay uncommitted, and the messages after them wait for them",
+                    "reached the agent"
+                    + ("" if last is not None else " (the first message since its assignment)")
+                    + "; they stay uncommitted, and the messages after them wait for them",
                 )
+                if last is None:
+                    check_retained(message.tp, missing[tp])
                 decline(message)
                 return False
         if offset > handed.get(tp, -1):

@@ -180,3 +180,57 @@ def test_the_fence_names_a_stop_and_an_older_generation() -> None:
     assert ingest.fenced(app(False, 3), message) is None
     assert ingest.fenced(app(True, 3), message) == "the worker is stopping"
     assert ingest.fenced(app(False, 4), message) == "read in generation 3; the group is at 4"
+
+
+@pytest.mark.parametrize("retained_from", [0, 3])
+def test_the_first_message_since_an_assignment_must_be_the_committed_one(
+    wired: tuple,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    retained_from: int,
+) -> None:
+    """A partition newly assigned is read from its committed offset; a first message past it means
+    the ones between were read and dropped on the way (no earlier offset shows the jump). Applied,
+    its acknowledgement would let a commit pass them (Faust commits the first run of acknowledged
+    offsets): they are awaited instead, unless the broker no longer holds them (retention), which
+    is said as a loss."""
+    agent, _, pipeline, _, _ = wired
+    sought: list[str] = []
+    asked: list[object] = []
+    monkeypatch.setattr(ingest, "seek_back", lambda consumer, why: sought.append(why))
+    monkeypatch.setattr(ingest, "committed_offset", lambda consumer, tp: 2)
+
+    async def earliest(*tps: object) -> dict:
+        asked.extend(tps)
+        return {tp: retained_from for tp in tps}
+
+    monkeypatch.setattr(agent.app.consumer, "earliest_offsets", earliest)
+    delivery._declined.clear()
+    now = pipeline.clock()
+
+    async def deliver(offsets: list[int]) -> None:
+        async with agent.test_context() as tested:
+            for offset in offsets:
+                tested.sent_offset = offset
+                ev = event(
+                    "reaction.added", now - offset, public_id="vk:-7", post_id="p", event_id=f"r{offset}"
+                )
+                await tested.put(orjson.dumps(ev), key=b"vk:-7", partition=0)
+            for _ in range(50):  # the broker's answer on retention, asked beside the batch
+                if len(sought) == 1 + (retained_from > 2):
+                    break
+                await asyncio.sleep(0.02)
+
+    with caplog.at_level("WARNING"):
+        asyncio.run(deliver([4, 5]))  # 2 and 3 dropped before the agent saw them
+    assert pipeline.applied == 0 and len(asked) == 1
+    assert "offsets 2 to 3 of" in sought[0] and "the first message since its assignment" in sought[0]
+    if retained_from == 0:
+        assert len(sought) == 1
+        asyncio.run(deliver([2, 3, 4, 5]))  # sought back to the committed offset: in order
+        assert pipeline.applied == 4
+    else:  # 2 is gone from the broker: a loss said loudly, and the partition goes on from 3
+        assert len(sought) == 2 and "now starts at 3" in sought[1]
+        assert "offsets 2 to 2 of" in caplog.text and "their events are lost" in caplog.text
+        asyncio.run(deliver([3, 4, 5]))
+        assert pipeline.applied == 3
