@@ -351,6 +351,24 @@ SETTINGS: dict[str, Setting] = {
             metavar="BYTES",
         ),
         Setting(
+            "bridge_header_timeout_s",
+            seconds(1, 300),
+            10.0,
+            "longest a connection may take to send its request's headers; past it the bridge closes "
+            "it (a client trickling bytes would hold it, and the proxy's slot, for as long as it likes)",
+            "10 suits most: the platforms send a notification in one go",
+            metavar="SECONDS",
+        ),
+        Setting(
+            "bridge_body_timeout_s",
+            seconds(1, 300),
+            30.0,
+            "longest a request may take to send its body once its headers are in; past it the bridge "
+            "answers 408 and closes the connection",
+            "30 suits most",
+            metavar="SECONDS",
+        ),
+        Setting(
             "bridge_max_events_per_request",
             whole(1, 1_000_000),
             10_000,

@@ -19,6 +19,7 @@ REJECTED: Final = (
     "bad_secret",
     "bad_payload",
     "not_contract",
+    "slow_body",
 )
 
 #: Notification types as VK's Callback API names them (its ``callback_type``); any other is "other".
@@ -90,6 +91,12 @@ class BridgeMetrics:
             "gospulse_bridge_rejected_total",
             "Requests refused or notifications dead-lettered, by platform and reason",
             ["platform", "reason"],
+            registry=r,
+        )
+        self.slow_connections = Counter(
+            "gospulse_bridge_slow_connections_total",
+            "Connections closed because their request's headers had not all arrived within "
+            "--bridge-header-timeout-s",
             registry=r,
         )
         self.ignored = Counter(

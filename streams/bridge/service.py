@@ -26,6 +26,7 @@ from streams.bridge import telegram, vk
 from streams.bridge.config import BridgeConfig
 from streams.bridge.metrics import BridgeMetrics
 from streams.bridge.publisher import AckedPublisher, BrokerUnavailable, DeadLetter
+from streams.bridge.slow import one_request
 from streams.core.timebase import now_ms
 
 log = logging.getLogger(__name__)
@@ -105,10 +106,13 @@ class Bridge:
         clock: Callable[[], int] = now_ms,
         counts: Counts | None = None,
         max_events: int = 10_000,
+        body_timeout_s: float = 30.0,
     ) -> None:
         self.config = config
         #: Most events one request may become (``--bridge-max-events-per-request``).
         self.max_events = max_events
+        #: Longest a request's body may take to arrive (``--bridge-body-timeout-s``).
+        self.body_timeout_s = body_timeout_s
         if config.max and config.id_key is None:
             raise ValueError("Max bots need the deployment's id key (the bridge file's [ids])")
         self.id_key = config.id_key or b""
@@ -133,9 +137,11 @@ class Bridge:
 
     async def body(self, request: web.Request, platform: str) -> dict[str, Any] | web.Response:
         try:
-            raw = await request.read()
+            raw = await asyncio.wait_for(request.read(), self.body_timeout_s)
         except web.HTTPRequestEntityTooLarge:
             return self.refuse(platform, "too_large", 413, "body too large")
+        except TimeoutError:  # a client trickling its body holds a connection: cut off, counted
+            return self.refuse(platform, "slow_body", 408, "body not received in time")
         try:
             note = orjson.loads(raw)
         except orjson.JSONDecodeError:
@@ -339,7 +345,7 @@ class Bridge:
 
 
 def build_app(bridge: Bridge, max_body_bytes: int) -> web.Application:
-    app = web.Application(client_max_size=max_body_bytes)
+    app = web.Application(client_max_size=max_body_bytes, middlewares=[one_request])
     app.router.add_post("/vk", bridge.vk)
     app.router.add_post("/telegram/{bot}", bridge.telegram)
     app.router.add_post("/max/{bot}", bridge.max)

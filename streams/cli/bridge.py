@@ -21,6 +21,8 @@ BRIDGE_SETTINGS = (
     "bridge_linger_ms",
     "bridge_max_body_bytes",
     "bridge_max_events_per_request",
+    "bridge_header_timeout_s",
+    "bridge_body_timeout_s",
     "bridge_vk_poll_s",
     "bridge_vk_api_url",
 )
@@ -81,8 +83,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def serve(settings: dict, config: object) -> None:
-    from aiohttp import web
 
+    from streams.bridge import slow
     from streams.bridge.metrics import BridgeMetrics
     from streams.bridge.publisher import AckedPublisher
     from streams.bridge.service import Bridge, Counts, build_app
@@ -119,6 +121,7 @@ async def serve(settings: dict, config: object) -> None:
         metrics,
         counts=Counts(redis),
         max_events=settings["bridge_max_events_per_request"],
+        body_timeout_s=settings["bridge_body_timeout_s"],
     )
     app = build_app(bridge, settings["bridge_max_body_bytes"])
     poller = VkPoller(
@@ -129,10 +132,15 @@ async def serve(settings: dict, config: object) -> None:
         on_error=lambda: metrics.poll_errors.labels("vk").inc(),
     )
     polling = asyncio.create_task(poller.run()) if poller.communities else None
-    runner = web.AppRunner(app, access_log=None)
+    runner = slow.runner_of(app)
     await runner.setup()
-    site = web.TCPSite(runner, settings["bridge_host"], settings["bridge_port"])
-    await site.start()
+    server = await slow.serve(
+        runner,
+        settings["bridge_host"],
+        settings["bridge_port"],
+        settings["bridge_header_timeout_s"],
+        metrics.slow_connections.inc,
+    )
     say(
         "bridge",
         f"listening on http://{settings['bridge_host']}:{settings['bridge_port']} "
@@ -145,10 +153,12 @@ async def serve(settings: dict, config: object) -> None:
             loop.add_signal_handler(signum, stop.set)
     await stop.wait()
     say("bridge", "stopping: no new requests; publishing what was received")
+    server.close()  # no new connections; those open finish their request
     if polling is not None:
         polling.cancel()
     await runner.shutdown()
     await publisher.close()
     await runner.cleanup()
+    await server.wait_closed()
     if redis is not None:
         await redis.aclose()

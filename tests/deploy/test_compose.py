@@ -107,7 +107,9 @@ def test_ports_and_targets_agree(resolved: dict) -> None:
     bridge = services(resolved)["bridge"]
     port = int(bridge["environment"]["GOSPULSE_BRIDGE_PORT"])
     assert port == web_port  # the image's health check asks the web port
-    assert [p["target"] for p in bridge["ports"]] == [port]
+    # the platforms reach it through the TLS proxy only: published on the host's loopback
+    (published,) = bridge["ports"]  # resolved as "IP:HOST:CONTAINER" when an address is given
+    assert published == f"127.0.0.1:8080:{port}/tcp", published
     assert jobs["gospulse-bridge"]["static_configs"][0]["targets"] == [f"bridge:{port}"]
     (manager,) = prometheus["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"]
     assert manager == "alertmanager:9093" and services(resolved)["alertmanager"]["ports"][0]["target"] == 9093
