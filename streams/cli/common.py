@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import socket
 import sys
 import time
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any, Final
 
 from streams.settings import SettingsError, load
@@ -28,6 +30,18 @@ def say(command: str, message: str) -> None:
 def fail(command: str, message: str, status: int = EXIT_BAD_INPUT) -> int:
     say(command, message)
     return status
+
+
+def unusable_dir(path: Path, option: str) -> str | None:
+    """Why ``path`` (given by ``option``) cannot hold the command's files, after creating it and any
+    missing parents; None when it can."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return f"{option} {path}: cannot create it ({exc.strerror}); give one this user may create or write"
+    if not os.access(path, os.W_OK | os.X_OK):
+        return f"{option} {path}: this user may not write there; give a directory it may write"
+    return None
 
 
 def load_settings_of(names: Iterable[str], args: argparse.Namespace) -> dict[str, Any]:

@@ -6,7 +6,15 @@ import argparse
 import re
 from pathlib import Path
 
-from streams.cli.common import EXIT_OK, StopSignals, add_command, fail, load_settings_of
+from streams.cli.common import (
+    EXIT_OK,
+    EXIT_USAGE,
+    StopSignals,
+    add_command,
+    fail,
+    load_settings_of,
+    unusable_dir,
+)
 from streams.cli.simulate import add_traffic_options, check_traffic_options
 from streams.settings import add_options
 
@@ -84,6 +92,9 @@ def run(args: argparse.Namespace) -> int:
             "up", f"--alert-for: {args.alert_for!r} is not a Prometheus duration such as 30s, 1m or 2h"
         )
     settings = load_settings_of(UP_SETTINGS, args)
+    problem = args.workdir and unusable_dir(args.workdir, "--workdir")
+    if problem:
+        return fail("up", problem, EXIT_USAGE)
     stack = Stack(
         UpOptions(
             publics=args.publics,

@@ -5,7 +5,16 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 
-from streams.cli.common import EXIT_OK, EXIT_USAGE, add_command, fail, load_settings_of, port_taken, say
+from streams.cli.common import (
+    EXIT_OK,
+    EXIT_USAGE,
+    add_command,
+    fail,
+    load_settings_of,
+    port_taken,
+    say,
+    unusable_dir,
+)
 from streams.settings import WORKER_SETTINGS, WorkerSettings, add_options
 
 HELP = """\
@@ -61,6 +70,9 @@ def run(args: argparse.Namespace) -> int:
         profiles = read_profiles(settings.profiles) if settings.profiles else BUILT_IN_PROFILES
     except ProfilesError as exc:
         return fail("worker", f"{exc} (--profiles, env GOSPULSE_PROFILES)", EXIT_USAGE)
+    problem = unusable_dir(settings.data_dir, "--data-dir (env GOSPULSE_DATA_DIR)")
+    if problem:
+        return fail("worker", problem, EXIT_USAGE)
     if port_taken(settings.web_host, settings.web_port):
         return fail(
             "worker",

@@ -227,6 +227,19 @@ def test_a_worker_whose_web_port_is_taken_says_so(tmp_path: Path) -> None:
     assert f"web port {port} on 127.0.0.1 is taken by another process" in done.stderr
 
 
+def test_a_data_dir_that_cannot_be_made_is_named_with_the_fix_and_missing_parents_are_made(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "file").write_text("")
+    for command in (["worker", "--data-dir"], ["up", "--duration", "1", "--workdir"]):
+        done = run(*command, tmp_path / "file" / "state")
+        assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+        assert f"{tmp_path / 'file' / 'state'}: cannot create it (Not a directory)" in done.stderr
+    # a missing parent is made (then the worker goes on, to the broker it cannot reach here)
+    done = run("worker", "--data-dir", tmp_path / "new" / "state", "--broker", "127.0.0.1:9")
+    assert (tmp_path / "new" / "state").is_dir() and "no Kafka broker answers" in done.stderr
+
+
 def test_a_profiles_file_with_a_fault_stops_replay_and_the_worker_naming_file_key_and_fix(
     tmp_path: Path,
 ) -> None:
