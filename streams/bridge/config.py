@@ -56,6 +56,21 @@ class MaxBot:
 
 
 @dataclass(frozen=True)
+class OkApp:
+    """An OK application and the token the bridge polls a set of groups with (``streams.bridge.ok``)."""
+
+    name: str
+    #: The application's public key (``application_key``): not a secret.
+    application_key: str
+    #: The application's secret key, which signs every request.
+    secret: str = field(repr=False)
+    #: An access token with GROUP_CONTENT (the groups' administrator's, or a group's own).
+    token: str = field(repr=False)
+    #: group id (digits, as OK writes it) -> public_id
+    groups: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class BridgeConfig:
     source: str
     vk: Mapping[int, VkCommunity]
@@ -65,6 +80,8 @@ class BridgeConfig:
     #: membership updates name the user, and their event ids are HMACs under it, so nobody without
     #: the key can try user ids against them. None when no platform needs it.
     id_key: bytes | None = field(default=None, repr=False)
+    #: OK applications and the groups each polls (``[[ok]]``).
+    ok: Mapping[str, OkApp] = field(default_factory=dict)
 
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -205,6 +222,69 @@ def _bots(
     return out
 
 
+OK_KEYS = (
+    "name",
+    "application_key",
+    "groups",
+    *("secret", "secret_file", "secret_env"),
+    *("token", "token_file", "token_env"),
+)
+
+
+def _ok(source: str, entries: Any, env: Mapping[str, str]) -> dict[str, OkApp]:
+    if not isinstance(entries, list):
+        raise _fault(source, "ok", "is not an array of tables; write [[ok]] entries")
+    out: dict[str, OkApp] = {}
+    polled: set[str] = set()
+    for i, entry in enumerate(entries):
+        where = f"ok[{i}]"
+        if not isinstance(entry, dict):
+            raise _fault(source, where, "is not a table; write [[ok]] with keys under it")
+        _known(source, where, entry, OK_KEYS)
+        name = entry.get("name")
+        if not isinstance(name, str) or not NAME_RE.fullmatch(name):
+            raise _fault(source, f"{where}.name", f"{name!r} is not a name (letters, digits, _ and -)")
+        if name in out:
+            raise _fault(source, f"{where}.name", f"{name!r} is used twice; give each [[ok]] its own")
+        key = entry.get("application_key")
+        if not isinstance(key, str) or not re.fullmatch(r"[A-Za-z0-9]{4,64}", key):
+            raise _fault(
+                source,
+                f"{where}.application_key",
+                "missing or not a key; copy the application's public key (e.g. CBAxxxxxxxxxxxxxx) from the "
+                "letter OK sent when the application was registered",
+            )
+        groups = entry.get("groups")
+        if not isinstance(groups, dict) or not groups:
+            raise _fault(
+                source,
+                f"{where}.groups",
+                'is not a table of group ids to publics, such as { "53038939046008" = "ok:mincult52" }',
+            )
+        for gid, public_id in groups.items():
+            if not (gid.isascii() and gid.isdigit() and len(gid) <= 32):
+                raise _fault(
+                    source, f"{where}.groups.{gid}", "is not an OK group id (digits, as in ok.ru/group/<id>)"
+                )
+            if not valid_public_id(public_id) or not str(public_id).startswith("ok:"):
+                raise _fault(
+                    source, f"{where}.groups.{gid}", f"{public_id!r} is not a public_id such as ok:mincult52"
+                )
+            if gid in polled:
+                raise _fault(
+                    source, f"{where}.groups.{gid}", "is polled by another [[ok]] entry too; keep one"
+                )
+            polled.add(gid)
+        out[name] = OkApp(
+            name,
+            key,
+            _secret(source, where, entry, env),
+            _secret(source, where, entry, env, "token"),
+            dict(groups),
+        )
+    return out
+
+
 def parse_config(data: bytes, source: str, env: Mapping[str, str] | None = None) -> BridgeConfig:
     """The bridge file ``source`` (its bytes ``data``), checked whole; secrets resolved from ``env``."""
     env = os.environ if env is None else env
@@ -213,19 +293,32 @@ def parse_config(data: bytes, source: str, env: Mapping[str, str] | None = None)
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise _fault(source, "(file)", f"not valid TOML: {exc}") from None
     for key in doc:
-        if key not in ("vk", "telegram", "max", "ids"):
+        if key not in ("vk", "telegram", "max", "ok", "ids"):
             raise _fault(
-                source, key, "unknown key; the file holds [[vk]], [[telegram]] and [[max]] entries and [ids]"
+                source,
+                key,
+                "unknown key; the file holds [[vk]], [[telegram]], [[max]] and [[ok]] entries and [ids]",
             )
     if not doc:
-        raise _fault(source, "(file)", "no entries; add a [[vk]] community, a [[telegram]] or a [[max]] bot")
+        raise _fault(
+            source,
+            "(file)",
+            "no entries; add a [[vk]] community, a [[telegram]] or a [[max]] bot, or [[ok]] groups",
+        )
     vk = _vk(source, doc.get("vk", []), env)
     telegram = {
         n: TelegramBot(n, s, c)
         for n, s, c in _bots(source, "telegram", doc.get("telegram", []), env, "channels")
     }
     max_bots = {n: MaxBot(n, s, c) for n, s, c in _bots(source, "max", doc.get("max", []), env, "chats")}
-    return BridgeConfig(source, vk, telegram, max_bots, _id_key(source, doc.get("ids"), env, bool(max_bots)))
+    return BridgeConfig(
+        source,
+        vk,
+        telegram,
+        max_bots,
+        _id_key(source, doc.get("ids"), env, bool(max_bots)),
+        _ok(source, doc.get("ok", []), env),
+    )
 
 
 def _id_key(source: str, ids: Any, env: Mapping[str, str], needed: bool) -> bytes | None:

@@ -10,7 +10,7 @@ from prometheus_client.exposition import generate_latest
 
 from schemas.contract import KINDS
 
-PLATFORMS: Final = ("vk", "telegram", "max")
+PLATFORMS: Final = ("vk", "telegram", "max", "ok")
 #: Why a request was refused or a notification not published.
 REJECTED: Final = (
     "too_large",
@@ -127,6 +127,12 @@ class BridgeMetrics:
         self.last_request = Gauge(
             "gospulse_bridge_last_request_timestamp_seconds",
             "When the last authenticated notification arrived, by platform",
+            ["platform"],
+            registry=r,
+        )
+        self.token_refused = Gauge(
+            "gospulse_bridge_token_refused",
+            "Groups whose access token the platform refuses now (expired or revoked), by platform",
             ["platform"],
             registry=r,
         )

@@ -127,7 +127,9 @@ class Bridge:
         metrics.configured.labels("vk").set(len(config.vk))
         metrics.configured.labels("telegram").set(sum(len(b.channels) for b in config.telegram.values()))
         metrics.configured.labels("max").set(sum(len(b.chats) for b in config.max.values()))
-        for platform, configured in (("vk", config.vk), ("telegram", config.telegram), ("max", config.max)):
+        metrics.configured.labels("ok").set(sum(len(a.groups) for a in config.ok.values()))
+        polled = (("vk", config.vk), ("telegram", config.telegram), ("max", config.max), ("ok", config.ok))
+        for platform, configured in polled:
             if configured:  # silence is measured from the start until the first notification
                 metrics.last_request.labels(platform).set_to_current_time()
 

@@ -25,6 +25,9 @@ BRIDGE_SETTINGS = (
     "bridge_body_timeout_s",
     "bridge_vk_poll_s",
     "bridge_vk_api_url",
+    "bridge_ok_poll_s",
+    "bridge_ok_calls_per_s",
+    "bridge_ok_api_url",
 )
 
 HELP = """\
@@ -36,7 +39,9 @@ same event id and is counted once).
 
 Endpoints: POST /vk (every VK community of the file, told apart by group_id: point each community's
 Callback API here), POST /telegram/<bot> and POST /max/<bot> (each bot's webhook), GET /metrics
-(Prometheus), GET /health. With --redis, Telegram channels' reaction totals are kept there (they
+(Prometheus), GET /health. OK pushes nothing: the groups of the file's [[ok]] entries are polled
+through OK's REST API every --bridge-ok-poll-s (posts, likes, reshares, comments, members). With
+--redis, Telegram channels' reaction totals and what the last OK round saw are kept there (they
 survive a restart and are shared by replicas); without it, in this process.
 
 No personal data leaves the bridge: user ids, names and texts are dropped, only the contract's
@@ -86,6 +91,7 @@ async def serve(settings: dict, config: object) -> None:
 
     from streams.bridge import slow
     from streams.bridge.metrics import BridgeMetrics
+    from streams.bridge.ok_poll import OkPoller, Seen
     from streams.bridge.publisher import AckedPublisher
     from streams.bridge.service import Bridge, Counts, build_app
     from streams.bridge.vk_poll import VkPoller
@@ -131,7 +137,18 @@ async def serve(settings: dict, config: object) -> None:
         every_s=settings["bridge_vk_poll_s"],
         on_error=lambda: metrics.poll_errors.labels("vk").inc(),
     )
-    polling = asyncio.create_task(poller.run()) if poller.communities else None
+    ok_poller = OkPoller(
+        list(config.ok.values()),  # type: ignore[attr-defined]
+        publisher.publish,
+        api_url=settings["bridge_ok_api_url"],
+        every_s=settings["bridge_ok_poll_s"],
+        calls_per_s=settings["bridge_ok_calls_per_s"],
+        seen=Seen(redis),
+        metrics=metrics,
+    )
+    pollers = [poller.run()] if poller.communities else []
+    pollers += [ok_poller.run()] if ok_poller.apps else []
+    polling = [asyncio.create_task(p) for p in pollers]
     runner = slow.runner_of(app)
     await runner.setup()
     server = await slow.serve(
@@ -154,8 +171,8 @@ async def serve(settings: dict, config: object) -> None:
     await stop.wait()
     say("bridge", "stopping: no new requests; publishing what was received")
     server.close()  # no new connections; those open finish their request
-    if polling is not None:
-        polling.cancel()
+    for task in polling:
+        task.cancel()
     await runner.shutdown()
     await publisher.close()
     await runner.cleanup()

@@ -10,6 +10,9 @@ from streams.bridge.config import BridgeConfigError, parse_config, read_config
 
 REPO = Path(__file__).resolve().parents[3]
 
+#: An [[ok]] entry but for its groups.
+OK_ENTRY = "[[ok]]\nname = 'o'\napplication_key = 'CBA1'\nsecret = 's'\ntoken = 't'\n"
+
 
 def test_the_shipped_file_reads_with_its_secret_in_the_environment() -> None:
     config = read_config(REPO / "deploy/bridge/bridge.toml", env={"GOSPULSE_VK_SECRET_48241": "s3cret"})
@@ -83,7 +86,20 @@ key_env = "GOSPULSE_ID_KEY"
         ),
         ("[vk]\n", "b.toml: vk: is not an array of tables"),
         ("[[telegram]]\nname = 'a b'\nsecret = 's'\n", "telegram[0].name: 'a b' is not a name"),
-        ("ok = 1\n", "b.toml: ok: unknown key"),
+        ("okay = 1\n", "b.toml: okay: unknown key"),
+        ("ok = 1\n", "b.toml: ok: is not an array of tables; write [[ok]] entries"),
+        (
+            OK_ENTRY + "groups = { 'g1' = 'ok:a' }\n",
+            "ok[0].groups.g1: is not an OK group id",
+        ),
+        (
+            "[[ok]]\nname = 'o'\napplication_key = 'CBA1'\nsecret = 's'\ngroups = { '1' = 'ok:a' }\n",
+            "ok[0]: no token; give one of token_env",
+        ),
+        (
+            OK_ENTRY + "groups = { '1' = 'vk:-1' }\n",
+            "ok[0].groups.1: 'vk:-1' is not a public_id such as ok:mincult52",
+        ),
         (
             "[[max]]\nname = 'm'\nsecret = 's'\nchats = { '-1' = 'max:m' }\n",
             "b.toml: ids: missing; Max names",
