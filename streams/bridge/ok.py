@@ -112,8 +112,8 @@ def topics(response: Any, gid: str, at_ms: int) -> list[Topic]:
         if not isinstance(t, dict):
             continue
         topic_id, created = _id(t.get("id")), t.get("created_ms")
-        if topic_id is None or type(created) is not int or created <= 0:
-            continue
+        if topic_id is None or type(created) is not int or not 0 < created <= at_ms + DAY_MS:
+            continue  # no time, or one no clock could give
         if t.get("author_ref", f"group:{gid}") != f"group:{gid}" or created < at_ms - 30 * DAY_MS:
             continue  # a member's topic in the group, or older than any table counts
         out.append(
@@ -160,9 +160,10 @@ def _date_ms(value: Any) -> int | None:
     if not isinstance(value, str):
         return None
     try:
-        return int(datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=MOSCOW).timestamp() * 1000)
+        ms = int(datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=MOSCOW).timestamp() * 1000)
     except ValueError:
         return None
+    return ms if ms > 0 else None
 
 
 def comments(response: Any, gid: str, public_id: str, topic_id: str) -> tuple[list[dict[str, Any]], int]:
