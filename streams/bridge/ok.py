@@ -11,6 +11,10 @@ shapes OK documents for each method (apiok.ru/dev/methods/rest/…):
   group's own topics; likes and reshares moved since the last poll → that many ``reaction.added``
   / ``reaction.removed`` and ``post.reposted`` (OK gives totals, not who); a topic gone from the
   newest page while younger than its oldest topic → ``post.deleted``;
+- ``group.getStatTopics`` (``gid``, ``fields=ID,REACH``, ``start_time``, ``end_time``; it needs the
+  group's administrator's token with ``VALUABLE_ACCESS``): ``topics``, each with ``id`` and ``reach``
+  → ``post.metrics`` with ``views`` = the topic's reach (people who saw it, as VK counts views);
+  without the right, views are not read and the rest goes on;
 - ``discussions.getComments`` (``discussionId``, ``discussionType=GROUP_TOPIC``): ``comments``, each
   with ``id``, ``date`` (``yyyy-MM-dd HH:mm:ss``, Moscow time), ``author_id`` and, for an answer,
   ``reply_to_comment_id`` → ``comment.created``, ``official`` when the group itself wrote it
@@ -18,8 +22,8 @@ shapes OK documents for each method (apiok.ru/dev/methods/rest/…):
 
 Event ids name the group and the object (a topic, a comment, a day, a total's step), never a person:
 OK's ids of users are read to tell the group's answers apart and dropped. What OK does not give the
-bridge: who liked or reshared (totals only), views of a topic (its statistics need the group's
-administrator token and another method; not read), deleted comments (a deletion is not listed).
+bridge: who liked or reshared (totals only), deleted comments (a deletion is not listed), a
+withdrawn reshare.
 
 Requests are signed as OK documents: ``sig = md5(sorted "key=value" of every parameter but
 access_token + md5(access_token + application secret key))``, in lower-case hex.
@@ -41,6 +45,7 @@ MOSCOW: Final = ZoneInfo("Europe/Moscow")
 #: OK's error codes the poller acts on (apiok.ru/dev/errors).
 LIMIT_REACHED: Final = frozenset({8, 11})  # FLOOD_BLOCKED, LIMIT_REACHED: wait, then go on
 TOKEN_REFUSED: Final = frozenset({102, 103})  # PARAM_SESSION_EXPIRED, PARAM_SESSION_KEY: a new token
+NO_RIGHT: Final = frozenset({10})  # PERMISSION_DENIED: the token lacks a right (statistics)
 
 
 def signed(params: Mapping[str, str], token: str, secret: str) -> dict[str, str]:
@@ -154,6 +159,21 @@ def moved(
         _base(kind, f"ok:{gid}:{what}:{topic_id}:{step}:{n}", public_id, at_ms, post_id=topic_id)
         for n in range(abs(now - before))
     ]
+
+
+def views(response: Any, gid: str, public_id: str, own: set[str], at_ms: int) -> list[dict[str, Any]]:
+    """``post.metrics`` of the group's topics ``own`` in a ``group.getStatTopics`` answer: a topic's
+    ``reach`` (the people who saw it, each once, as VK counts views); ids name the count, so a round
+    that finds it unchanged is a duplicate downstream."""
+    items = response.get("topics") if isinstance(response, dict) else None
+    out = []
+    for t in items if isinstance(items, list) else []:
+        topic_id = _id(t.get("id")) if isinstance(t, dict) else None
+        reach = t.get("reach") if isinstance(t, dict) else None
+        if topic_id in own and type(reach) is int and 0 <= reach <= 2**53:
+            eid = f"ok-views:{gid}:{topic_id}:{reach}"
+            out.append(_base("post.metrics", eid, public_id, at_ms, post_id=topic_id, views=reach))
+    return out
 
 
 def _date_ms(value: Any) -> int | None:

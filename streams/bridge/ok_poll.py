@@ -1,7 +1,8 @@
 """OK groups polled through OK's REST API: posts, likes, reshares, comments and members (``ok``).
 
-Each round asks, per group, ``group.getInfo``, ``mediatopic.getTopics`` and, for each topic whose
-comment count moved, ``discussions.getComments``; and publishes what changed since the last round it
+Each round asks, per group, ``group.getInfo``, ``mediatopic.getTopics``, ``group.getStatTopics``
+(views, when the token may read statistics) and, for each topic whose comment count moved,
+``discussions.getComments``; and publishes what changed since the last round it
 published. What the last round saw of each topic (its totals, and how many changes of each total were
 published) is kept in Redis when the bridge has one (it survives a restart and is shared by
 replicas), else in this process; it is written only once the broker holds the round's events, so a
@@ -91,6 +92,8 @@ class OkPoller:
         self._last_call = 0.0
         #: Groups whose token OK refuses now (said once each).
         self.refused: set[str] = set()
+        #: Groups whose statistics (views) the token may not read.
+        self.no_stats: set[str] = set()
 
     async def call(self, session: Any, app: OkApp, method: str, **params: Any) -> Any:
         """One signed call (a form body, so the token is in no URL a log keeps)."""
@@ -152,6 +155,23 @@ class OkPoller:
             now["created"] = t.created_ms
             seen[t.id] = now
         ids = {t.id for t in fetched}
+        if ids and gid not in self.no_stats:
+            try:
+                stats = await self.call(
+                    session,
+                    app,
+                    "group.getStatTopics",
+                    gid=gid,
+                    fields="ID,REACH",
+                    start_time=at - 30 * 86_400_000,
+                    end_time=at,
+                )
+                events += ok.views(stats, gid, public_id, ids, at)
+            except OkApiError as exc:
+                if exc.code not in ok.NO_RIGHT:
+                    raise
+                log.warning("OK group %s: no right to its statistics (%s): views are not read", gid, exc)
+                self.no_stats.add(gid)  # asked again after a restart
         oldest = min((t.created_ms for t in fetched), default=None)
         for topic_id, was in list(seen.items()):
             if topic_id in ids:

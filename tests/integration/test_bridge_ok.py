@@ -25,8 +25,10 @@ from streams.bridge.config import OkApp
 from streams.bridge.metrics import BridgeMetrics
 from streams.bridge.ok_poll import OkPoller, Seen
 from streams.bridge.publisher import AckedPublisher
+from streams.core.engine import Engine
 from streams.kafka_client import ensure_topics, producer
 from streams.local.tansu import EmbeddedBroker
+from streams.replay import replay_events
 from streams.topics import Topics
 from tests.integration.test_bridge import events_of
 from tests.integration.test_worker import PARTITIONS, get_json
@@ -64,6 +66,8 @@ class OkApi:
         self.comments: dict[str, list[dict[str, Any]]] = {
             "155000000001": [self.comment("MTU1OjE=", now_ms - 150 * MINUTE_MS, "577000000001")]
         }
+        self.reach = {"155000000001": 100, "155000000002": 40}
+        self.stats_denied = False
         self.calls: list[str] = []
         self.token = APP.token
 
@@ -108,6 +112,13 @@ class OkApi:
         if method == "mediatopic.getTopics":
             topics = sorted(self.topics.values(), key=lambda t: -t["created_ms"])
             return web.json_response({"media_topics": topics, "has_more": False})
+        if method == "group.getStatTopics":
+            assert form["fields"] == "ID,REACH" and int(form["start_time"]) < int(form["end_time"])
+            if self.stats_denied:
+                return web.json_response(
+                    {"error_code": 10, "error_msg": "PERMISSION_DENIED : no VALUABLE_ACCESS"}
+                )
+            return web.json_response({"topics": [{"id": t, "reach": r} for t, r in self.reach.items()]})
         assert method == "discussions.getComments" and form["discussionType"] == "GROUP_TOPIC"
         return web.json_response({"comments": self.comments.get(form["discussionId"], []), "has_more": False})
 
@@ -143,7 +154,7 @@ def test_an_ok_group_reaches_a_workers_table_through_two_polls_and_a_revoked_tok
                 metrics=metrics,
                 clock=lambda: clock[0],
             )
-            assert await poller.round(session) == 4  # members, two posts, one comment
+            assert await poller.round(session) == 6  # members, two posts, their views, one comment
             # ten minutes on: a new post with likes, more likes and a reshare on an older one, the
             # group's answer to the citizen, a new citizen comment, and the second post deleted
             clock[0] = page.now = now + 10 * MINUTE_MS
@@ -159,10 +170,14 @@ def test_an_ok_group_reaches_a_workers_table_through_two_polls_and_a_revoked_tok
                 page.comment("MTU1OjM=", now + 8 * MINUTE_MS, "577000000002"),
             ]
             del page.topics["155000000002"]
+            page.reach = {"155000000001": 130, "155000000003": 20}
             page.topics["155000000003"] = page.topic(
                 "155000000003", now + 5 * MINUTE_MS, likes=2, reshares=0, comments=0
             )
             second = await poller.round(session)
+            # a token without the right to statistics: views are not read, the rest goes on
+            page.stats_denied = True
+            assert await poller.round(session) == 1 and poller.no_stats == {GID}  # the day's count again
             # the token revoked: said, shown, and no crash
             page.token = "a-new-token-nobody-gave-the-bridge"
             assert await poller.round(session) == 0
@@ -176,6 +191,7 @@ def test_an_ok_group_reaches_a_workers_table_through_two_polls_and_a_revoked_tok
     kinds = sorted(e["kind"] for e in second)
     assert kinds == sorted(
         ["subscribers.counted", "post.published", "post.deleted", "post.reposted"]
+        + ["post.metrics"] * 2
         + ["reaction.added"] * (3 + 2)  # 12 → 15 on the first post, 2 on the new one
         + ["comment.created"] * 3  # the first again (a duplicate downstream), the answer, the new one
     ), kinds
@@ -203,7 +219,12 @@ def test_an_ok_group_reaches_a_workers_table_through_two_polls_and_a_revoked_tok
         return table
 
     table = eventually(counted, timeout_s=60)
+    expected = {t["public_id"]: t for t in replay_events(first + second, table["at"], Engine())}[PUBLIC]
+    assert table == expected  # the contract's own reading of what the bridge published
     assert (table["posts_7d"], table["reactions_7d"], table["reposts_7d"]) == (2, 5, 1), table
+    assert table["views_7d"] == 130 + 40 + 20, (
+        table
+    )  # every post's view deltas (contract: views_W), a deleted one's too
     assert (table["citizen_comments_7d"], table["official_comments_7d"], table["answered_7d"]) == (2, 1, 1), (
         table
     )
