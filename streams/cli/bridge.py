@@ -163,6 +163,9 @@ async def serve(settings: dict, config: object) -> None:
         f"listening on http://{settings['bridge_host']}:{settings['bridge_port']} "
         "(POST /vk, /telegram/<bot>, /max/<bot>; GET /metrics, /health)",
     )
+    groups = sum(len(app.groups) for app in ok_poller.apps)
+    if groups:
+        say("bridge", f"polling {groups} OK groups every {settings['bridge_ok_poll_s']:g} s")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
