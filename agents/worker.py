@@ -10,7 +10,7 @@ from typing import Any
 
 import faust
 
-from agents import gcpolicy, ingest, kpi, layout, looplag, segments, serve, stall
+from agents import gcpolicy, ingest, kpi, layout, looplag, segments, serve, snapshot, stall
 from agents import metrics as agents_metrics
 from agents.edge import check as check_edge
 from agents.edge.delivery import DeliveryGuard, never_commit_unprocessed, stop_now
@@ -65,7 +65,11 @@ class Worker:
         # The terminal spinner sets the root logger to DEBUG so that it spins on every record: every
         # aiokafka debug line would then be built (and dropped) per request, about a tenth of the CPU.
         worker.spinner = None
-        worker.execute_from_commandline()
+        try:
+            worker.execute_from_commandline()
+        finally:
+            if self.settings.state_snapshot_max_age_s > 0:
+                snapshot.save_all(self.app, self.settings.data_dir, self.guard)
 
 
 #: The worker's changelogged tables (Faust names each changelog ``<app-id>-<table>-changelog``).
@@ -90,10 +94,11 @@ def faust_app(settings: WorkerSettings) -> faust.App:
     """The Faust app as the worker configures it (the benchmarks' baselines share it)."""
     check_edge()  # the Faust internals agents.edge patches are as it expects, else stop here
     register_tansu_transport()  # a tansu:// broker gets recovery to true end offsets (agents.edge.highwater)
+    snapshot.register()  # snapshot:// (agents.snapshot)
     return faust.App(
         settings.app_id,
         broker=settings.broker.url,
-        store="memory://",
+        store="snapshot://" if settings.state_snapshot_max_age_s > 0 else "memory://",
         datadir=str(settings.data_dir),
         topic_partitions=settings.partitions,
         topic_allow_declare=True,
@@ -231,4 +236,8 @@ def build_worker(
     )
     segments.register(app, redis_client, settings.app_id)
     page.register(app, views, pipeline, redis_client, settings.app_id)
+    if settings.state_snapshot_max_age_s > 0:
+        snapshot.load_all(
+            app, settings.data_dir, settings.broker.bootstrap, settings.state_snapshot_max_age_s
+        )
     return Worker(settings, app, table, pipeline, guard, feed, agent, tables, live, watcher, metrics)

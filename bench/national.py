@@ -20,7 +20,8 @@ history), each on topics of its own. For each:
 4. **restart**: one worker is stopped (SIGTERM) and started again; measured are its exit, the time
    until every worker is ready again (the rebalance), and the time until every sampled public
    (``--sample``, not fed live traffic) answers exactly what ``replay`` of its events gives; any 200
-   answer that differed from replay meanwhile is counted as a wrong table served.
+   answer that differed from replay meanwhile is counted as a wrong table served. Twice: reading the
+   snapshot its clean stop kept (``agents.snapshot``), then, as the baseline, the whole changelog.
 
 Prints one table, and the figures as JSON on the last line (for the README's sizing section).
 """
@@ -129,11 +130,27 @@ class Deployment:
         self.figures.update(events=events, messages=messages)
         say(f"{self.name}: {events:,} events in {messages:,} messages, {time.perf_counter() - started:.0f} s")
 
-    def start_worker(self, broker: EmbeddedBroker, redis: EmbeddedRedis) -> WorkerProcess:
-        env = {"GOSPULSE_PROFILES": str(PROFILES)}
+    def start_worker(
+        self, broker: EmbeddedBroker, redis: EmbeddedRedis, slot: int, snapshot: bool = True
+    ) -> WorkerProcess:
+        """A worker in ``slot`` (its data directory, kept across restarts); with ``snapshot``, its
+        tables are kept on disk at a clean stop and read back at the next start (agents.snapshot)."""
+        env = {
+            "GOSPULSE_PROFILES": str(PROFILES),
+            "GOSPULSE_STATE_SNAPSHOT_MAX_AGE_S": "43200" if snapshot else "0",
+        }
+        data_dir = self.workdir / f"{self.name}-data-{slot}"
         worker = WorkerProcess(
-            broker, self.app_id, self.prefix, self.args.partitions, self.workdir, redis.url, env=env
+            broker,
+            self.app_id,
+            self.prefix,
+            self.args.partitions,
+            self.workdir,
+            redis.url,
+            env=env,
+            data_dir=data_dir,
         ).start()
+        worker.slot = slot  # type: ignore[attr-defined]
         self.workers.append(worker)
         return worker
 
@@ -142,8 +159,8 @@ class Deployment:
 
     def catch_up(self, broker: EmbeddedBroker, redis: EmbeddedRedis) -> None:
         started = time.monotonic()
-        for _ in range(self.args.workers):
-            self.start_worker(broker, redis)
+        for slot in range(self.args.workers):
+            self.start_worker(broker, redis, slot)
         expect, first, last_said = self.figures["events"], 0.0, 0.0
         while True:
             for w in self.workers:
@@ -265,13 +282,27 @@ class Deployment:
             client.close()
 
     def restart(self, broker: EmbeddedBroker, redis: EmbeddedRedis) -> None:
+        """The same worker restarted twice: reading its snapshot, then (the baseline) the whole changelog."""
+        self.figures.update(self._restart(broker, redis, snapshot=True, key="restart"))
+        self.figures.update(self._restart(broker, redis, snapshot=False, key="restart_full_read"))
+        with_snapshot, full = (
+            self.figures["restart_to_correct_s"],
+            self.figures["restart_full_read_to_correct_s"],
+        )
+        if with_snapshot and full:
+            self.figures["restart_snapshot_over_full_read"] = round(with_snapshot / full, 3)
+
+    def _restart(
+        self, broker: EmbeddedBroker, redis: EmbeddedRedis, snapshot: bool, key: str
+    ) -> dict[str, Any]:
         engine = Engine(self._registry(), read_profiles(PROFILES))
         want = {t["public_id"]: t for t in replay_events(self.sample_events, self.at, engine)}
         victim = self.workers[0]
         code, exit_s = victim.terminate(120)
         stopped = time.monotonic()
         self.workers.remove(victim)
-        self.start_worker(broker, redis)
+        self.start_worker(broker, redis, victim.slot, snapshot=snapshot)  # type: ignore[attr-defined]
+        self.workers.insert(0, self.workers.pop())  # the restarted one is the next victim
         ready_s = correct_s = None
         wrong_served = asked = 0
         pending = set(want)
@@ -293,16 +324,17 @@ class Deployment:
             if not pending and correct_s is None:
                 correct_s = time.monotonic() - stopped
             time.sleep(0.5)
-        self.figures.update(
-            restart_exit_status=code,
-            restart_exit_s=round(exit_s, 1),
-            restart_to_ready_s=None if ready_s is None else round(ready_s, 1),
-            restart_to_correct_s=None if correct_s is None else round(correct_s, 1),
-            restart_sampled_publics=len(want),
-            restart_answers=asked,
-            restart_wrong_tables_served=wrong_served,
-        )
-        say(f"{self.name}: restart ready in {ready_s} s, every sampled table correct in {correct_s} s")
+        how = "reading its snapshot" if snapshot else "reading the whole changelog"
+        say(f"{self.name}: restart {how}: ready in {ready_s} s, every sampled table correct in {correct_s} s")
+        return {
+            f"{key}_exit_status": code,
+            f"{key}_exit_s": round(exit_s, 1),
+            f"{key}_to_ready_s": None if ready_s is None else round(ready_s, 1),
+            f"{key}_to_correct_s": None if correct_s is None else round(correct_s, 1),
+            f"{key}_sampled_publics": len(want),
+            f"{key}_answers": asked,
+            f"{key}_wrong_tables_served": wrong_served,
+        }
 
     def _registry(self) -> Registry:
         registry = Registry()
@@ -349,6 +381,10 @@ ROWS = [
     ("restart: all workers ready, s", "restart_to_ready_s"),
     ("restart: sampled tables correct, s", "restart_to_correct_s"),
     ("restart: wrong tables served", "restart_wrong_tables_served"),
+    ("restart, whole changelog read: ready, s", "restart_full_read_to_ready_s"),
+    ("restart, whole changelog read: correct, s", "restart_full_read_to_correct_s"),
+    ("restart, whole changelog read: wrong served", "restart_full_read_wrong_tables_served"),
+    ("restart: snapshot over whole read", "restart_snapshot_over_full_read"),
 ]
 
 

@@ -21,6 +21,9 @@ the upstream defect it works around:
 - ``committed_offset`` reads ``Consumer._committed_offset`` (the ingest agent's ordering check and the
   lag metrics): Faust keeps the next offset a restart reads there and exposes it nowhere else.
 - ``diagnose`` reads the consumer's, fetcher's and producer's private state for the stall report.
+- ``agents.snapshot.SnapshotStore`` extends Faust's memory store through its public methods
+  (``apply_changelog_batch``, ``on_recovery_completed``, ``set_persisted_offset``) and registers a URL
+  scheme in ``faust.stores.STORES.data``: their shapes are checked here with the patches'.
 
 ``check()`` runs before a worker is built: it verifies the versions and the shapes these rely on and
 raises ``EdgeChanged`` naming what changed, so an upgrade that moves them stops the worker at start
@@ -53,6 +56,8 @@ def _params(function: Callable[..., Any]) -> list[str]:
 
 def problems() -> list[str]:
     """What differs from the shapes the patches expect (empty: all as expected)."""
+    from faust.stores import STORES
+    from faust.stores.memory import Store as MemoryStore
     from faust.transport.consumer import Consumer
     from faust.transport.drivers import aiokafka as driver
     from mode import Worker
@@ -101,6 +106,24 @@ def problems() -> list[str]:
             False,
         ),
         (
+            "faust memory Store.apply_changelog_batch (agents.snapshot)",
+            getattr(MemoryStore, "apply_changelog_batch", None),
+            ["self", "batch", "to_key", "to_value"],
+            False,
+        ),
+        (
+            "faust memory Store.on_recovery_completed (agents.snapshot)",
+            getattr(MemoryStore, "on_recovery_completed", None),
+            ["self", "active_tps", "standby_tps"],
+            True,
+        ),
+        (
+            "faust memory Store.set_persisted_offset (agents.snapshot)",
+            getattr(MemoryStore, "set_persisted_offset", None),
+            ["self", "tp", "offset"],
+            False,
+        ),
+        (
             "mode Worker._schedule_shutdown",
             getattr(Worker, "_schedule_shutdown", None),
             ["self", "signal"],
@@ -117,6 +140,8 @@ def problems() -> list[str]:
             found.append(f"{name} takes {_params(function)}, the patch expects {params}")
         if inspect.iscoroutinefunction(function) != coroutine:
             found.append(f"{name} is {'' if coroutine else 'not '}expected to be a coroutine function")
+    if not isinstance(getattr(STORES, "data", None), dict):
+        found.append("faust's STORES no longer maps URL schemes in .data (agents.snapshot registers one)")
     if "_committed_offset" not in inspect.getsource(Consumer._reset_state) + inspect.getsource(
         Consumer.__init__
     ):

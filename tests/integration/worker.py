@@ -36,8 +36,10 @@ class WorkerProcess:
         redis_url: str | None = None,
         command: list[str] | None = None,
         env: dict[str, str] | None = None,
+        data_dir: Path | None = None,
     ) -> None:
-        """``command`` runs instead of the installed ``gospulse`` (e.g. a faulty one), with ``env`` added."""
+        """``command`` runs instead of the installed ``gospulse`` (e.g. a faulty one), with ``env`` added;
+        ``data_dir`` is kept across starts (default: a new one per worker)."""
         self.broker, self.app_id, self.prefix, self.partitions = broker, app_id, prefix, partitions
         self.web_port = free_port()
         self.log = workdir / f"worker-{self.web_port}.log"
@@ -57,7 +59,7 @@ class WorkerProcess:
             "--web-port",
             str(self.web_port),
             "--data-dir",
-            str(workdir / f"data-{self.web_port}"),
+            str(data_dir or workdir / f"data-{self.web_port}"),
             "--loglevel",
             "info",
             *(["--redis", redis_url] if redis_url else []),
