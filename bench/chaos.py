@@ -20,6 +20,10 @@ up the soak compares, at one instant T after the last event: the tables rebuilt 
 changelog, and ``GET /breaches?at=T`` of a live worker, with ``gospulse replay`` (``--breaches``) of the
 events read back from the broker and the registry. Prints the faults injected and the differences;
 exits 1 on any difference. Each run's logs stay under ``bench/out/chaos/<run>/``.
+
+With ``--state-snapshot`` the workers keep their tables on disk at a clean stop (``agents.snapshot``):
+a worker killed or stopped is started again in its own data directory (onto the snapshot of its last
+clean stop), and one that joins takes the directory of one that left (an older snapshot).
 """
 
 from __future__ import annotations
@@ -78,12 +82,21 @@ class Soak:
         self.faults = dict.fromkeys(FAULTS, 0)
         self.published = 0
         self.stopped = threading.Event()
+        #: Data directories of workers that left (``--state-snapshot``): the next to join takes one.
+        self.left: list[Path] = []
 
-    def worker(self) -> WorkerProcess:
+    def worker(self, data_dir: Path | None = None) -> WorkerProcess:
+        """A worker; with ``--state-snapshot``, in ``data_dir`` (a restarted worker's own, so it reads
+        the snapshot its clean stop kept, or the one before a kill) or else one a worker left."""
         env = {"GOSPULSE_PROFILES": str(PROFILES), "GOSPULSE_KPI_SWEEP_S": "10"}
+        if self.args.state_snapshot:
+            env["GOSPULSE_STATE_SNAPSHOT_MAX_AGE_S"] = "3600"
+            if data_dir is None:
+                data_dir = self.left.pop() if self.left else self.workdir / f"data-{len(self.workers)}"
         started = WorkerProcess(
-            self.broker, APP_ID, PREFIX, PARTITIONS, self.workdir, self.redis.url, env=env
+            self.broker, APP_ID, PREFIX, PARTITIONS, self.workdir, self.redis.url, env=env, data_dir=data_dir
         ).start()
+        started.data_dir = data_dir  # type: ignore[attr-defined]
         self.workers.append(started)
         return started
 
@@ -119,15 +132,18 @@ class Soak:
         if fault == "kill":
             victim = self.rng.choice(live)
             victim.kill9()
-            self.worker()
+            self.worker(victim.data_dir)  # type: ignore[attr-defined]
         elif fault == "term":
             victim = self.rng.choice(live)
             victim.terminate(60)
-            self.worker()
+            self.worker(victim.data_dir)  # type: ignore[attr-defined]
         elif fault == "join":
             self.worker()
         elif fault == "leave":
-            self.rng.choice(live).terminate(60)
+            victim = self.rng.choice(live)
+            victim.terminate(60)
+            if victim.data_dir is not None:  # type: ignore[attr-defined]
+                self.left.append(victim.data_dir)  # type: ignore[attr-defined]
         elif fault == "redis":
             port = self.redis.port
             self.redis.stop()
@@ -368,6 +384,11 @@ def main() -> int:
     parser.add_argument("--publics", type=int, default=300)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--max-workers", type=int, default=3)
+    parser.add_argument(
+        "--state-snapshot",
+        action="store_true",
+        help="workers keep their tables on disk at a clean stop and restart onto them (agents.snapshot)",
+    )
     return run(parser.parse_args())
 
 
