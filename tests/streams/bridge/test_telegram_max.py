@@ -84,6 +84,8 @@ def member(status: str, **more: Any) -> dict[str, Any]:
 
 
 def test_joins_and_leaves_from_chat_member_changes() -> None:
+    """Shapes of the Bot API's ``ChatMemberUpdated`` (core.telegram.org/bots/api#chatmemberupdated)."""
+
     def change(old: dict, new: dict) -> dict[str, Any]:
         body = {
             "chat": CHANNEL,
@@ -104,6 +106,8 @@ def test_joins_and_leaves_from_chat_member_changes() -> None:
 
 
 def test_reaction_totals_become_one_event_per_reaction_gained_or_lost() -> None:
+    """Shapes of the Bot API's ``MessageReactionCountUpdated``
+    (core.telegram.org/bots/api#messagereactioncountupdated)."""
     update = {
         "update_id": 7,
         "message_reaction_count": {
@@ -127,6 +131,8 @@ def test_reaction_totals_become_one_event_per_reaction_gained_or_lost() -> None:
 
 
 def test_max_channel_posts_removals_and_subscribers() -> None:
+    """Shapes of the Max Bot API's ``Update`` objects (dev.max.ru/docs-api/objects/Update:
+    ``message_created``, ``message_removed``, ``user_added``, ``user_removed``, ``bot_started``)."""
     post = {
         "update_type": "message_created",
         "timestamp": DATE * 1000,

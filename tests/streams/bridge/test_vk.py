@@ -48,7 +48,12 @@ def one(n: dict[str, Any]) -> dict[str, Any]:
 
 
 def wallpost(**fields: Any) -> dict[str, Any]:
-    """A ``wall_wallpost`` as VK sends it with wall_post_new (the fields the bridge reads and more)."""
+    """A ``wall_wallpost`` as VK sends it with wall_post_new (the fields the bridge reads and more).
+
+    Source: VK's Callback API event objects (dev.vk.com/ru/api/community-events/json-schema, "Записи
+    на стене": wall_post_new carries a post object) and the post object
+    (dev.vk.com/ru/reference/objects/post).
+    """
     return {
         "id": 9128,
         "owner_id": OWN,
