@@ -19,6 +19,9 @@ a clean stop finds the snapshot of its previous clean stop, an older prefix, and
 tail. A partition's records and offset are dropped together (recovery completed without it), so no
 partition is ever resumed from an offset over records it no longer holds. Snapshots older than
 ``max_age_s`` are ignored: a compacted changelog may have dropped the tombstone of a record they hold.
+The worker keeps no standby replicas with this store: Faust drops a standby's records when a recovery
+completes but goes on reading it from where it was, which would leave a partition's tail under an
+offset that claims its whole prefix.
 """
 
 from __future__ import annotations

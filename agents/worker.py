@@ -99,6 +99,10 @@ def faust_app(settings: WorkerSettings) -> faust.App:
         settings.app_id,
         broker=settings.broker.url,
         store="snapshot://" if settings.state_snapshot_max_age_s > 0 else "memory://",
+        # a standby's records are dropped when a recovery completes and its reading goes on from
+        # where it was: a snapshot store would then hold a partition's tail under a full prefix's
+        # offset (a chaos soak lost whole publics that way). Standbys are for the memory store only.
+        table_standby_replicas=0 if settings.state_snapshot_max_age_s > 0 else 1,
         datadir=str(settings.data_dir),
         topic_partitions=settings.partitions,
         topic_allow_declare=True,
