@@ -37,11 +37,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
-from zoneinfo import ZoneInfo
 
+from streams.bridge.vk_poll import MOSCOW, moscow_day
 from streams.core.timebase import DAY_MS
 
-MOSCOW: Final = ZoneInfo("Europe/Moscow")
+#: The contract's longest window: older topics are read no more.
+WINDOW_MS: Final = 30 * DAY_MS
 #: OK's error codes the poller acts on (apiok.ru/dev/errors).
 LIMIT_REACHED: Final = frozenset({8, 11})  # FLOOD_BLOCKED, LIMIT_REACHED: wait, then go on
 TOKEN_REFUSED: Final = frozenset({102, 103})  # PARAM_SESSION_EXPIRED, PARAM_SESSION_KEY: a new token
@@ -94,7 +95,7 @@ def members_count(response: Any, gid: str) -> int | None:
 
 
 def count_event(gid: str, public_id: str, count: int, at_ms: int) -> dict[str, Any]:
-    day = datetime.fromtimestamp(at_ms / 1000, MOSCOW).date().isoformat()
+    day = moscow_day(at_ms)
     return _base("subscribers.counted", f"ok:{gid}:members:{day}", public_id, at_ms, count=count)
 
 
@@ -119,7 +120,7 @@ def topics(response: Any, gid: str, at_ms: int) -> list[Topic]:
         topic_id, created = _id(t.get("id")), t.get("created_ms")
         if topic_id is None or type(created) is not int or not 0 < created <= at_ms + DAY_MS:
             continue  # no time, or one no clock could give
-        if t.get("author_ref", f"group:{gid}") != f"group:{gid}" or created < at_ms - 30 * DAY_MS:
+        if t.get("author_ref", f"group:{gid}") != f"group:{gid}" or created < at_ms - WINDOW_MS:
             continue  # a member's topic in the group, or older than any table counts
         out.append(
             Topic(

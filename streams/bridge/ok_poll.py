@@ -129,8 +129,8 @@ class OkPoller:
             if was is None:
                 events.append(ok.published(gid, public_id, t))
                 # a new topic's likes and reshares came since the last round; at the first, they are the past
-                base = t if first_round else ok.Topic(t.id, t.created_ms, 0, 0, 0)
-                was = {"likes": base.likes, "reshares": base.reshares, "comments": 0, "ls": 0, "rs": 0}
+                likes, reshares = (t.likes, t.reshares) if first_round else (0, 0)
+                was = {"likes": likes, "reshares": reshares, "comments": 0, "ls": 0, "rs": 0}
             now = dict(was)
             for what, step in (("likes", "ls"), ("reshares", "rs")):
                 total = getattr(t, what)
@@ -163,7 +163,7 @@ class OkPoller:
                     "group.getStatTopics",
                     gid=gid,
                     fields="ID,REACH",
-                    start_time=at - 30 * 86_400_000,
+                    start_time=at - ok.WINDOW_MS,
                     end_time=at,
                 )
                 events += ok.views(stats, gid, public_id, ids, at)
@@ -176,7 +176,7 @@ class OkPoller:
         for topic_id, was in list(seen.items()):
             if topic_id in ids:
                 continue
-            if was.get("created", 0) < at - 30 * 86_400_000:
+            if was.get("created", 0) < at - ok.WINDOW_MS:
                 del seen[topic_id]  # past every window: forgotten, not deleted
             elif oldest is not None and was.get("created", 0) >= oldest:
                 events.append(ok.deleted(gid, public_id, topic_id, at))  # gone from within the page

@@ -64,8 +64,13 @@ def members_count(response: Any) -> int | None:
     return None
 
 
+def moscow_day(at_ms: int) -> str:
+    """The Moscow date of ``at_ms``: a daily count's event id names it (one count a day)."""
+    return datetime.fromtimestamp(at_ms / 1000, MOSCOW).date().isoformat()
+
+
 def count_event(community: VkCommunity, count: int, at_ms: int) -> dict[str, Any]:
-    day = datetime.fromtimestamp(at_ms / 1000, MOSCOW).date().isoformat()
+    day = moscow_day(at_ms)
     return {
         "v": 1,
         "event_id": f"vk-members:{community.group_id}:{day}",
