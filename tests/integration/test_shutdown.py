@@ -83,10 +83,14 @@ def test_a_restart_reads_its_snapshot_then_only_the_changelogs_tail_and_serves_t
     publish(broker, prefix, [orjson.dumps(e) for e in events[half:]], tmp_path / "second.jsonl")
     second = started()
     try:
-        log = second.log.read_text()
-        assert "records of table state from" in log and "its changelog is read from offsets" in log, log[
-            -3000:
-        ]
+
+        def read_its_snapshot() -> None:  # said by an app task, which may run just after "Ready"
+            log = second.log.read_text()
+            assert "records of table state from" in log and "its changelog is read from offsets" in log, log[
+                -3000:
+            ]
+
+        eventually(read_its_snapshot, timeout_s=30)
         want = expected_tables(events, at)
         api = f"http://127.0.0.1:{second.web_port}"
 
