@@ -383,8 +383,11 @@ def register(
     guard: DeliveryGuard,
     owned_with_state: Callable[[], Sequence[str]],
     redis: Any = None,
+    catching_up: Callable[[], bool] = lambda: False,
 ) -> tuple[KpiLive, ProfilesWatcher | None]:
-    """Wire the breach table, the transitions topic, the timers and the profiles watcher."""
+    """Wire the breach table, the transitions topic, the timers and the profiles watcher. While
+    ``catching_up()``, no round or sweep runs: the changed publics wait in ``pending``
+    (``agents.catchup``)."""
     table = BreachTable(
         app,
         guard=guard,
@@ -441,12 +444,12 @@ def register(
         if watcher is not None and watcher.check() is not None:
             pipeline.engine.use_profiles(watcher.profiles)
             live.pending.update(live.owned())  # every public is judged by the new thresholds
-        if settled():
+        if settled() and not catching_up():
             await live.evaluate_pending()
 
     @app.timer(settings.kpi_sweep_s)
     async def kpi_sweep() -> None:
-        if settled():
+        if settled() and not catching_up():
             await live.sweep()
 
     if redis is not None:

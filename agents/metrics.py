@@ -79,6 +79,8 @@ class Sources:
     state_values: Callable[[], list[bytes]]
     redis_tables: Any = None
     profiles_error: Callable[[], str | None] = lambda: None
+    #: Whether the derived work waits for a backlog (``agents.catchup``).
+    catching_up: Callable[[], bool] = lambda: False
 
 
 class WorkerMetrics:
@@ -267,6 +269,12 @@ def _sampled(sample: Sample, src: Sources, stalled_s: float) -> Iterator[Metric]
         "gospulse_consumer_stalled_seconds",
         "How long the worst assigned event partition has been behind with no offset committed (0: none).",
         value=stalled_s,
+    )
+    yield GaugeMetricFamily(
+        "gospulse_catching_up",
+        "1 while a backlog older than --catch-up-after-s is read: KPI rounds and the Redis tables wait for "
+        "it, so no breach opens or closes on a partial history (agents.catchup).",
+        value=int(src.catching_up()),
     )
     yield GaugeMetricFamily(
         "gospulse_recovery_in_progress",

@@ -4,6 +4,7 @@ them (any worker answers for any public, forwarding to the one that holds it).""
 from __future__ import annotations
 
 import gzip
+import math
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,7 @@ import faust
 import orjson
 from yarl import URL
 
+from agents.catchup import CatchUp
 from agents.kpi import KpiLive, ProfilesWatcher
 from agents.looplag import LoopLag
 from agents.query import decode_cursor, encode_cursor, whole_number
@@ -226,6 +228,7 @@ def register_views(
     stalled_s: Callable[[], float] = lambda: 0.0,
     stall_after_s: float = float("inf"),
     loop_lag: LoopLag | None = None,
+    catch_up: CatchUp | None = None,
 ) -> Views:
     """``GET /publics/{public_id}?at=T``, its days, ``GET /breaches``, ``GET /breaches/open`` and
     ``GET /health`` on the worker's web port; returns what the curators' page builds on."""
@@ -381,6 +384,10 @@ def register_views(
             "kpi_longest_slice_s": round(kpi.stats.longest_slice_s, 3),
             "kpi_redis_failures": kpi.stats.redis_failures,
         }
+        if catch_up is not None:  # a backlog is read: judging waits for it (agents.catchup)
+            body["catching_up"] = catch_up.active
+            body["backlog_s"] = None if math.isinf(catch_up.worst_s) else round(catch_up.worst_s, 1)
+            body["kpi_publics_waiting"] = len(kpi.pending)
         if loop_lag is not None:
             body["loop_lag_longest_s"] = round(loop_lag.longest_s, 3)
             body["loop_lag_last_minute_s"] = round(loop_lag.last_minute_s, 3)

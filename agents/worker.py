@@ -10,7 +10,7 @@ from typing import Any
 
 import faust
 
-from agents import gcpolicy, ingest, kpi, layout, looplag, segments, serve, snapshot, stall
+from agents import catchup, gcpolicy, ingest, kpi, layout, looplag, segments, serve, snapshot, stall
 from agents import metrics as agents_metrics
 from agents.edge import check as check_edge
 from agents.edge.delivery import DeliveryGuard, never_commit_unprocessed, stop_now
@@ -193,6 +193,12 @@ def build_worker(
         app, pipeline, settings, guard, send_dead, metrics.observe_batch, metrics.applied_at
     )
     owned = owned_publics(app, table, settings.topics.events, settings.partitions)
+    catch_up = catchup.CatchUp(
+        catchup.consumer_ages(app, settings.topics.events, metrics.applied_at), settings.catch_up_after_s
+    )
+    catchup.register(app, catch_up)
+    held = catch_up.check  # asked afresh before every round of the derived work
+
     tables = None
     if redis_client is None and settings.redis_url:
         import redis.asyncio
@@ -207,8 +213,9 @@ def build_worker(
             refresh_s=settings.redis_refresh_s,
         )
         pipeline.add_sink(tables)
-        serve.register(app, tables, settings.redis_push_s)
-    live, watcher = kpi.register(app, pipeline, settings, guard, owned, redis_client)
+        serve.register(app, tables, settings.redis_push_s, held)
+    live, watcher = kpi.register(app, pipeline, settings, guard, owned, redis_client, held)
+    catch_up.waiting = lambda: len(live.pending)  # what the derived work has to do once caught up
 
     def registry_changed(public_id: str) -> None:
         pipeline.segment_changed(public_id)  # its served tables carry the segment
@@ -217,6 +224,7 @@ def build_worker(
     feed.on_change = registry_changed
     metrics.sources.kpi = live
     metrics.sources.redis_tables = tables
+    metrics.sources.catching_up = lambda: catch_up.active
     if watcher is not None:
         metrics.sources.profiles_error = lambda: watcher.error
     agents_metrics.register(app, metrics, settings.topics.events, table, pipeline)
@@ -237,6 +245,7 @@ def build_worker(
         lambda: metrics.stalled_s,
         settings.stall_after_s,
         loop_lag,
+        catch_up,
     )
     segments.register(app, redis_client, settings.app_id)
     page.register(app, views, pipeline, redis_client, settings.app_id)

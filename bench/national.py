@@ -9,8 +9,11 @@ Nizhny Novgorod, ``--baseline-days`` of history) then on the nation (``--publics
 history), each on topics of its own. For each:
 
 1. **catch-up**: the registry and the history are published in contract batches (as ``gospulse
-   publish`` sends them) before the workers start; events/s from the first event applied to the last,
-   read from every worker's ``/health``;
+   publish`` sends them) before the workers start; events/s and messages/s from the first event
+   applied to the last, read from every worker's ``/health``, and the time until every public they
+   changed is judged too (``agents.catchup`` holds the judging for the end of a backlog). Then the
+   nation's catch-up once more on topics of its own, judging and writing Redis after every batch
+   (``--catch-up-after-s 0``) as that design's baseline (``--no-judging-baseline`` skips it);
 2. **memory**: each worker's resident memory over the publics it holds (KiB per public), after the
    catch-up and again after the steady phase (the KPI rounds have judged every public by then);
 3. **steady**: ``--steady-s`` of live traffic (``--live-rate`` events/s) with Prometheus-like scrapes
@@ -89,8 +92,18 @@ def fetch(url: str, timeout_s: float = 30.0, gzipped: bool = False) -> tuple[int
 class Deployment:
     """One traffic set (its topics, its consumer group) and the workers on it."""
 
-    def __init__(self, args: argparse.Namespace, name: str, publics: int, history_ms: int, workdir: Path):
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        name: str,
+        publics: int,
+        history_ms: int,
+        workdir: Path,
+        env: dict[str, str] | None = None,
+    ):
         self.args, self.name = args, name
+        #: Settings of this deployment's workers beyond the shared ones (environment variables).
+        self.env = env or {}
         self.prefix, self.app_id = f"{name}.", f"{name}-{int(time.time())}"
         self.topics = Topics(self.prefix)
         self.workdir = workdir / name
@@ -138,6 +151,7 @@ class Deployment:
         env = {
             "GOSPULSE_PROFILES": str(PROFILES),
             "GOSPULSE_STATE_SNAPSHOT_MAX_AGE_S": "43200" if snapshot else "0",
+            **self.env,
         }
         data_dir = self.workdir / f"{self.name}-data-{slot}"
         worker = WorkerProcess(
@@ -161,7 +175,7 @@ class Deployment:
         started = time.monotonic()
         for slot in range(self.args.workers):
             self.start_worker(broker, redis, slot)
-        expect, first, last_said = self.figures["events"], 0.0, 0.0
+        expect, first, last_said, applied = self.figures["events"], 0.0, 0.0, 0.0
         while True:
             for w in self.workers:
                 assert w.child.alive(), f"a worker exited: {w.log}"
@@ -170,8 +184,12 @@ class Deployment:
             now = time.monotonic()
             if seen and not first:
                 first = now
-            if seen >= expect and all(healths):
-                break
+            if seen >= expect and all(healths) and not applied:
+                applied = now
+            if applied and all(
+                h and not h.get("catching_up") and h["kpi_publics_waiting"] == 0 for h in healths
+            ):
+                break  # every event applied, and every public it changed judged
             if now - last_said > 30:
                 say(f"{self.name}: {seen:,} of {expect:,} events applied")
                 last_said = now
@@ -179,8 +197,10 @@ class Deployment:
         done = time.monotonic()
         self.figures.update(
             first_event_s=round(first - started, 1),
-            catch_up_s=round(done - first, 1),
-            catch_up_events_per_s=round(expect / max(done - first, 1e-3)),
+            catch_up_s=round(applied - first, 1),
+            catch_up_events_per_s=round(expect / max(applied - first, 1e-3)),
+            catch_up_messages_per_s=round(self.figures["messages"] / max(applied - first, 1e-3)),
+            catch_up_to_judged_s=round(done - first, 1),
         )
         self.figures["kib_per_public_after_catch_up"] = self.kib_per_public()
         self.figures["loop_stall_catch_up_s"] = max(h["loop_lag_longest_s"] for h in self.healths() if h)
@@ -349,13 +369,21 @@ class Deployment:
             w.stop()
 
 
-def run_one(args: argparse.Namespace, broker: EmbeddedBroker, redis: EmbeddedRedis, dep: Deployment) -> None:
+def run_one(
+    args: argparse.Namespace,
+    broker: EmbeddedBroker,
+    redis: EmbeddedRedis,
+    dep: Deployment,
+    whole: bool = True,
+) -> None:
+    """Publish and catch up; with ``whole``, the steady phase and the restarts too."""
     say(f"{dep.name}: {dep.figures['publics']:,} publics, {dep.history_ms / HOUR_MS:g} h of history")
     dep.publish_history(broker)
     try:
         dep.catch_up(broker, redis)
-        dep.steady(broker, redis)
-        dep.restart(broker, redis)
+        if whole:
+            dep.steady(broker, redis)
+            dep.restart(broker, redis)
     finally:
         dep.stop()
         say(f"{dep.name}: {json.dumps(dep.figures)}")  # kept even if a later phase fails
@@ -364,6 +392,9 @@ def run_one(args: argparse.Namespace, broker: EmbeddedBroker, redis: EmbeddedRed
 ROWS = [
     ("events published", "events"),
     ("catch-up, events/s", "catch_up_events_per_s"),
+    ("catch-up, messages/s", "catch_up_messages_per_s"),
+    ("catch-up: first event to all applied, s", "catch_up_s"),
+    ("catch-up: first event to all judged, s", "catch_up_to_judged_s"),
     ("start to first event, s", "first_event_s"),
     ("KiB per held public after catch-up", "kib_per_public_after_catch_up"),
     ("KiB per held public, steady (judged)", "kib_per_public_steady"),
@@ -402,6 +433,13 @@ def main() -> None:
     parser.add_argument("--live-rate", type=float, default=100.0, help="events/s during the steady phase")
     parser.add_argument("--sample", type=int, default=200, help="publics checked against replay")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--no-judging-baseline",
+        dest="judging_baseline",
+        action="store_false",
+        help="skip the nation's catch-up again with --catch-up-after-s 0 (KPI rounds and Redis tables "
+        "after every batch), the baseline of agents.catchup",
+    )
     args = parser.parse_args()
     workdir = OUT / time.strftime("%Y%m%d-%H%M%S")
     workdir.mkdir(parents=True, exist_ok=True)
@@ -410,20 +448,44 @@ def main() -> None:
         Deployment(args, "region", args.baseline_publics, int(args.baseline_days * DAY_MS), workdir),
         Deployment(args, "nation", args.publics, int(args.hours * HOUR_MS), workdir),
     ]
+    if args.judging_baseline:  # the nation's catch-up again, judging and writing Redis after every batch
+        deployments.append(
+            Deployment(
+                args,
+                "judging",
+                args.publics,
+                int(args.hours * HOUR_MS),
+                workdir,
+                env={"GOSPULSE_CATCH_UP_AFTER_S": "0"},
+            )
+        )
     with EmbeddedBroker(log_path=workdir / "tansu.log") as broker:
         redis = EmbeddedRedis(log_path=workdir / "redis.log").start()
         try:
             for dep in deployments:
-                run_one(args, broker, redis, dep)
+                run_one(args, broker, redis, dep, whole=dep.name != "judging")
         finally:
             redis.stop()
-    region, nation = (d.figures for d in deployments)
-    ratio = nation["catch_up_events_per_s"] / region["catch_up_events_per_s"]
-    print(f"{'':46}{'region':>14}{'nation':>14}")
+    figures = {d.name: d.figures for d in deployments}
+    region, nation = figures["region"], figures["nation"]
+    ratios = {
+        "catch_up_nation_over_region": nation["catch_up_events_per_s"] / region["catch_up_events_per_s"],
+        "catch_up_messages_nation_over_region": nation["catch_up_messages_per_s"]
+        / region["catch_up_messages_per_s"],
+    }
+    if "judging" in figures:
+        ratios["catch_up_nation_over_judging_every_batch"] = (
+            nation["catch_up_events_per_s"] / figures["judging"]["catch_up_events_per_s"]
+        )
+        ratios["to_judged_nation_over_judging_every_batch"] = (
+            nation["catch_up_to_judged_s"] / figures["judging"]["catch_up_to_judged_s"]
+        )
+    print("".join([f"{'':46}", *(f"{name:>14}" for name in figures)]))
     for label, key in ROWS:
-        print(f"{label:46}{region.get(key)!s:>14}{nation.get(key)!s:>14}")
-    print(f"{'catch-up, nation over region':46}{'':>14}{ratio:>14.2f}")
-    print(json.dumps({"region": region, "nation": nation, "catch_up_nation_over_region": round(ratio, 3)}))
+        print("".join([f"{label:46}", *(f"{f.get(key)!s:>14}" for f in figures.values())]))
+    for name, ratio in ratios.items():
+        print(f"{name:60}{ratio:>10.2f}")
+    print(json.dumps({**figures, **{k: round(v, 3) for k, v in ratios.items()}}))
 
 
 if __name__ == "__main__":

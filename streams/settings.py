@@ -427,6 +427,15 @@ SETTINGS: dict[str, Setting] = {
             "120 suits most",
             metavar="SECONDS",
         ),
+        Setting(
+            "catch_up_after_s",
+            seconds(0, 86_400),
+            30.0,
+            "while a message has waited longer than this, KPI rounds and the Redis tables wait for the "
+            "backlog to be read, then judge and write what changed once (0: never wait)",
+            "30 suits most; 0 judges partial history during a catch-up",
+            metavar="SECONDS",
+        ),
     )
 }
 
@@ -500,6 +509,7 @@ class WorkerSettings:
     delivery_timeout_s: float = _D["delivery_timeout_s"]
     stall_after_s: float = _D["stall_after_s"]
     state_snapshot_max_age_s: float = _D["state_snapshot_max_age_s"]
+    catch_up_after_s: float = _D["catch_up_after_s"]
 
 
 #: The worker's settings, in the order ``--help`` lists them.

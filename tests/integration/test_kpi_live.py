@@ -144,3 +144,65 @@ def _assert_in(text: str | None, part: str) -> None:
 
 def _assert_breaching(api: str, publics: set[str]) -> None:
     assert {b["public_id"] for b in get_json(f"{api}/breaches?kpi=posting")[1]["breaches"]} == publics
+
+
+def test_a_worker_started_onto_a_backlog_judges_its_publics_once_it_is_read(
+    broker: EmbeddedBroker, redis_server: EmbeddedRedis, workers: list[WorkerProcess], tmp_path: Path
+) -> None:
+    """A worker that starts onto a backlog (after an outage, a backfill) holds its KPI rounds and Redis
+    tables until the backlog is read (``agents.catchup``): judged on a partial history, each public
+    below would first have broken its posting KPI (no posts yet, or one of the three of its week),
+    then mended it; so not one transition may reach the topic, and each public is judged once read."""
+    prefix, app_id = "t-catch.", "t-catch"
+    profiles = tmp_path / "profiles.toml"
+    profiles.write_bytes(PROFILES)  # at least 2 posts in 7 days
+    now = int(time.time() * 1000)
+    publics = [f"vk:-{n}" for n in range(1000, 2000)]
+    records = [
+        {"v": 1, "public_id": p, "name": p, "region": "RU-NIZ", "level": "municipal", "theme": "culture"}
+        for p in publics
+    ]
+    events = [
+        published(now - day * 86_400_000 - 60_000, f"{p}-{day}", public_id=p)
+        for day in (3, 2, 1)
+        for p in publics
+    ]
+    publish(
+        broker, prefix, [orjson.dumps(e) for e in events], tmp_path / "backlog.jsonl", records, max_batch=1
+    )
+    time.sleep(2)  # the backlog is older than the bound below when the worker starts
+    worker = WorkerProcess(
+        broker,
+        app_id,
+        prefix,
+        PARTITIONS,
+        tmp_path,
+        redis_server.url,
+        env={
+            "GOSPULSE_PROFILES": str(profiles),
+            "GOSPULSE_CATCH_UP_AFTER_S": "1",
+            "GOSPULSE_BATCH_MESSAGES": "1",  # a catch-up of many batches, over several KPI rounds
+        },
+    ).start()
+    workers.append(worker)
+    api = f"http://127.0.0.1:{worker.web_port}"
+    seen_catching_up = False
+
+    def judged_all() -> None:
+        nonlocal seen_catching_up
+        try:
+            status, health = get_json(f"{api}/health")
+        except OSError as exc:  # not listening yet
+            raise AssertionError(exc) from exc
+        seen_catching_up = seen_catching_up or bool(health.get("catching_up"))
+        assert status == 200 and health["events_applied"] == len(events), health
+        assert health["kpi_publics_judged"] == len(publics) and not health["catching_up"], health
+
+    eventually(judged_all, timeout_s=120, every_s=0.2)
+    assert seen_catching_up, "the worker never said it was catching up"
+    assert transitions(broker, f"{prefix}kpi-breaches") == []
+    tables = redis.Redis.from_url(redis_server.url).hgetall(f"{app_id}:tables")
+    assert sorted(k.decode() for k in tables) == sorted(publics)
+    assert {orjson.loads(v)["posts_7d"] for v in tables.values()} == {3}
+    log = worker.log.read_text()
+    assert "catching up: a message has waited" in log and "caught up after" in log, log[-3000:]

@@ -62,9 +62,10 @@ def publish(
     lines: list[bytes],
     path: Path,
     registry: Sequence[Habits | dict] = (),
+    max_batch: int = 40,
 ) -> str:
     """``gospulse publish`` of ``lines``, with ``registry`` first: generated publics (``record_of``) or
-    registry records as they are."""
+    registry records as they are; at most ``max_batch`` events per message."""
     path.write_bytes(b"\n".join(lines) + b"\n")
     registry_args = []
     if registry:
@@ -84,7 +85,7 @@ def publish(
             "--partitions",
             str(PARTITIONS),
             "--max-batch",
-            "40",
+            str(max_batch),
             *registry_args,
         ],
         capture_output=True,

@@ -1,0 +1,47 @@
+"""Catching up, as pure logic: how old a partition's backlog is, when the derived work waits for it,
+and that it starts again once the backlog has shrunk under half the bound."""
+
+from __future__ import annotations
+
+import math
+
+from agents.catchup import CatchUp, ages, catching_up
+
+P0, P1 = ("t.posts", 0), ("t.posts", 1)
+
+
+def test_a_backlogs_age_is_the_broker_time_of_the_last_applied_message() -> None:
+    applied = {P0: (9, 100.0), P1: (4, 130.0)}
+    # P0: offsets 10 and 11 wait, so the oldest came no earlier than offset 9 (t=100); P1 is read
+    assert ages({P0: 12, P1: 5}, {P0: 8, P1: 5}, applied, now=160.0) == {P0: 60.0, P1: 0.0}
+
+
+def test_a_backlog_not_yet_touched_since_the_assignment_is_of_unknown_age() -> None:
+    assert ages({P0: 12}, {P0: 3}, {}, now=0.0) == {P0: math.inf}  # a start onto a backlog
+    assert ages({P0: 3}, {P0: 3}, {}, now=0.0) == {P0: 0.0}  # nothing waits past the commit
+    assert ages({P0: 2}, {P0: None}, {}, now=0.0) == {P0: math.inf}  # a new group reads from the start
+    assert ages({P0: None}, {P0: 3}, {}, now=0.0) == {P0: math.inf}  # no fetch answered yet
+
+
+def test_the_bound_is_crossed_upward_at_it_and_downward_at_half_of_it() -> None:
+    assert not catching_up(30.0, was=False, after_s=30.0)
+    assert catching_up(30.5, was=False, after_s=30.0)
+    assert catching_up(16.0, was=True, after_s=30.0)
+    assert not catching_up(15.0, was=True, after_s=30.0)
+    assert not catching_up(math.inf, was=False, after_s=0.0)  # 0: the derived work never waits
+
+
+def test_the_derived_work_waits_through_a_catch_up_and_is_told_how_much_waits_for_it() -> None:
+    lag: dict[tuple[str, int], float] = {P0: math.inf}
+    clock = iter(range(100)).__next__
+    catch_up = CatchUp(lambda: lag, after_s=30.0, waiting=lambda: 7, clock=lambda: float(clock()))
+    assert catch_up.check() and catch_up.active and catch_up.episodes == 1
+    lag[P0] = 400.0
+    assert catch_up.check()
+    lag[P0] = 20.0  # under the bound, not yet under half of it
+    assert catch_up.check()
+    lag[P0] = 14.0
+    assert not catch_up.check() and not catch_up.active and catch_up.since is None
+    lag[P0] = 31.0
+    assert catch_up.check() and catch_up.episodes == 2
+    assert not CatchUp(lambda: lag, after_s=0.0).check()
