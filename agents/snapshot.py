@@ -101,7 +101,17 @@ class SnapshotStore(MemoryStore):
                 raise SnapshotRefused(f"the partition of record {key!r} is not known")
             if partition in held:
                 records[key] = (partition, value)
-        return {"format": FORMAT, "saved_at": time.time(), "offsets": dict(self.offsets), "records": records}
+        return {
+            "format": FORMAT,
+            "changelog": self.changelog(),
+            "saved_at": time.time(),
+            "offsets": dict(self.offsets),
+            "records": records,
+        }
+
+    def changelog(self) -> str:
+        """The changelog topic this store's records and offsets belong to."""
+        return str(self.table.changelog_topic.get_topic_name())
 
     def restore(self, snap: Mapping[str, Any]) -> None:
         for key, (partition, value) in snap["records"].items():
@@ -119,8 +129,10 @@ def register() -> None:
     STORES.data.setdefault(SCHEME, f"{__name__}:SnapshotStore")
 
 
-def path_of(data_dir: Path, table: str) -> Path:
-    return data_dir / f"{table}.snapshot"
+def path_of(data_dir: Path, changelog: str) -> Path:
+    """Named by the changelog topic (the app id and the table): workers of two deployments given one
+    data directory never read each other's snapshots."""
+    return data_dir / f"{changelog}.snapshot"
 
 
 def save(store: SnapshotStore, path: Path) -> int:
@@ -156,6 +168,12 @@ def load(
         return 0
     if not isinstance(snap, dict) or snap.get("format") != FORMAT:
         say(f"state snapshot {path} is of another format: the tables are read from the changelog")
+        return 0
+    if snap.get("changelog") != store.changelog():
+        say(
+            f"state snapshot {path} is of changelog {snap.get('changelog')!r}, not {store.changelog()!r}: "
+            "the tables are read from the changelog"
+        )
         return 0
     age = time.time() - snap["saved_at"]
     if age > max_age_s:
@@ -201,8 +219,8 @@ def load_all(app: Any, data_dir: Path, bootstrap: str, max_age_s: float) -> None
         store = table.data
         if not isinstance(store, SnapshotStore):
             continue
-        path = path_of(data_dir, table.name)
         topic = table.changelog_topic.get_topic_name()
+        path = path_of(data_dir, topic)
         records = load(store, path, partial(changelog_ends, bootstrap, topic), max_age_s, said.append)
         if records:
             said.append(
@@ -230,7 +248,7 @@ def save_all(app: Any, data_dir: Path, guard: Any) -> None:
         if isinstance(store, SnapshotStore) and store.offsets:
             started = time.monotonic()
             try:
-                records = save(store, path_of(data_dir, table.name))
+                records = save(store, path_of(data_dir, store.changelog()))
             except (SnapshotRefused, OSError) as exc:
                 log.warning("no snapshot of table %s at this stop: %s", table.name, exc)
                 continue

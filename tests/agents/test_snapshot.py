@@ -82,6 +82,11 @@ def test_a_snapshot_is_read_back_only_if_it_can_be_a_prefix_of_the_changelog(
     snap = pickle.loads(path.read_bytes())
     path.write_bytes(pickle.dumps(snap | {"saved_at": time.time() - 7200}))
     assert snapshot.load(fresh(), path, lambda: ends, 3600, said.append) == 0 and "h old" in said[-1]
+    # another deployment's changelog (another app id), whatever its offsets
+    path.write_bytes(pickle.dumps(snap | {"changelog": "other-state-changelog"}))
+    assert (
+        snapshot.load(fresh(), path, lambda: ends, 3600, said.append) == 0 and "not 't-snapshot" in said[-1]
+    )
     path.write_bytes(b"not a snapshot")
     assert snapshot.load(fresh(), path, lambda: ends, 3600, said.append) == 0 and "unreadable" in said[-1]
     assert snapshot.load(fresh(), tmp_path / "none", lambda: ends, 3600, said.append) == 0
@@ -94,6 +99,6 @@ def test_no_snapshot_is_written_while_a_record_waits_for_the_broker(
     app = SimpleNamespace(tables={"state": SimpleNamespace(name="state", data=store)})
     waiting = SimpleNamespace(failure=None, pending={object()})
     snapshot.save_all(app, tmp_path, waiting)
-    assert not (tmp_path / "state.snapshot").exists()
+    assert not (tmp_path / "t-snapshot-state-changelog.snapshot").exists()
     snapshot.save_all(app, tmp_path, SimpleNamespace(failure=None, pending=set()))
-    assert (tmp_path / "state.snapshot").exists()
+    assert (tmp_path / "t-snapshot-state-changelog.snapshot").exists()

@@ -79,7 +79,7 @@ def test_a_restart_reads_its_snapshot_then_only_the_changelogs_tail_and_serves_t
     finally:
         first.stop()
     assert code == 0 and "saved" in first.log.read_text(), first.log.read_text()[-3000:]
-    assert (data_dir / "state.snapshot").stat().st_size > 0
+    assert (data_dir / f"{app_id}-state-changelog.snapshot").stat().st_size > 0
     publish(broker, prefix, [orjson.dumps(e) for e in events[half:]], tmp_path / "second.jsonl")
     second = started()
     try:
