@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -211,6 +212,21 @@ def register(
     @app.timer(settings.settle_s)
     async def settle() -> None:
         pipeline.settle()
+
+    if settings.state_idle_s > 0:
+
+        @app.timer(settings.state_idle_s)
+        async def evict_idle() -> None:
+            # between two batches (the body never awaits inside one), so nothing applied is unwritten
+            started = time.perf_counter()
+            evicted = pipeline.evict_idle()
+            if evicted:
+                log.info(
+                    "dropped %d idle publics' decoded states in %.3f s (%d stay decoded)",
+                    evicted,
+                    time.perf_counter() - started,
+                    len(pipeline.engine),
+                )
 
     @app.on_partitions_revoked.connect
     async def on_revoked(app_: faust.App, revoked: set, **kwargs: object) -> None:

@@ -215,6 +215,17 @@ def _pipeline(pipeline: Any) -> Iterator[Metric]:
     for (topic, reason), n in list(pipeline.dead_by.items()):
         dead.add_metric([topic, reason], n)
     yield dead
+    yield GaugeMetricFamily(
+        "gospulse_states_decoded",
+        "Publics whose state is held decoded in memory; the others held are records only, decoded by "
+        "their next event (--state-idle-s).",
+        value=len(pipeline.engine),
+    )
+    yield CounterMetricFamily(
+        "gospulse_states_evicted",
+        "Decoded states dropped from memory after --state-idle-s without an event (their records stay).",
+        value=pipeline.evicted,
+    )
     yield CounterMetricFamily(
         "gospulse_changelog_records_written",
         "State records written to the changelog (one per changed page of a public's state).",
@@ -283,7 +294,8 @@ def _sampled(sample: Sample, src: Sources, stalled_s: float) -> Iterator[Metric]
     )
     yield GaugeMetricFamily(
         "gospulse_publics_held",
-        "Publics whose state this worker holds in memory (applied since it got their partition).",
+        "Publics whose state this worker holds (applied since it got their partition), decoded or as "
+        "records (gospulse_states_decoded).",
         value=sample.publics_held,
     )
     yield GaugeMetricFamily(

@@ -413,9 +413,9 @@ SETTINGS: dict[str, Setting] = {
             "state_snapshot_max_age_s",
             seconds(0, 86_400),
             0.0,
-            "keep the tables on disk at a clean stop (<data-dir>/<changelog topic>.snapshot) and, at the next start, "
-            "read a snapshot younger than this, then only the changelog after it (0: off, the whole "
-            "changelog is read at every start)",
+            "keep the tables on disk at a clean stop (<data-dir>/<changelog topic>.snapshot) and, at the "
+            "next start, read a snapshot younger than this, then only the changelog after it (0: off, the "
+            "whole changelog is read at every start)",
             "43200 for restarts in seconds at the national scale; 0 keeps the tested default",
             metavar="SECONDS",
         ),
@@ -425,6 +425,16 @@ SETTINGS: dict[str, Setting] = {
             120.0,
             "how long an event partition may stay behind with no commit before the worker reports a stall",
             "120 suits most",
+            metavar="SECONDS",
+        ),
+        Setting(
+            "state_idle_s",
+            seconds(0, 86_400),
+            600.0,
+            "drop a public's decoded state from memory after between one and two of these without an "
+            "event; its records stay and its next event decodes it again (0: keep every state decoded)",
+            "600 suits most; 0 trades memory (a week's state is ~53 KiB decoded, ~7 KiB as records) for "
+            "no decoding",
             metavar="SECONDS",
         ),
         Setting(
@@ -509,6 +519,7 @@ class WorkerSettings:
     delivery_timeout_s: float = _D["delivery_timeout_s"]
     stall_after_s: float = _D["stall_after_s"]
     state_snapshot_max_age_s: float = _D["state_snapshot_max_age_s"]
+    state_idle_s: float = _D["state_idle_s"]
     catch_up_after_s: float = _D["catch_up_after_s"]
 
 

@@ -107,6 +107,10 @@ class Engine:
         self._changed.add(public_id)
         return self.state(public_id).apply_all(events, tally)
 
+    def is_changed(self, public_id: str) -> bool:
+        """Whether the public changed since the last ``take_changed`` (its state is yet to be written)."""
+        return public_id in self._changed
+
     def mark_changed(self, public_id: str) -> None:
         """Count a held public as changed without an event (its state must be written again)."""
         if public_id in self._publics:

@@ -79,6 +79,7 @@ def run_batches(pipeline: Pipeline, batches: list[list[dict]]) -> None:
     st.integers(0, 3),
     st.integers(1, 3),
     st.sampled_from([Limits(), TINY]),
+    st.integers(0, 3),
 )
 def test_a_crash_between_any_two_writes_is_a_rollback_to_a_flush(
     case: tuple[list[dict], int],
@@ -87,6 +88,7 @@ def test_a_crash_between_any_two_writes_is_a_rollback_to_a_flush(
     rewind: int,
     settle_every: int,
     limits: Limits,
+    evict_every: int,
 ) -> None:
     """Kill the worker between any two record writes, restore, redeliver from a committed offset.
 
@@ -95,6 +97,7 @@ def test_a_crash_between_any_two_writes_is_a_rollback_to_a_flush(
     redelivered ones, duplicates and all. Settle ticks come every ``settle_every`` batches, so ids get
     swept and their pages rewritten; as in a worker (a tick every 30 s, a commit every 2 s), what was
     applied before the last-but-one tick counts as committed, so redelivery never goes back past it.
+    Every ``evict_every`` batches (0: never) the idle publics' decoded states are dropped.
     """
     log, at = case
     log = [ev for ev in log if ev["occurred_at"] <= at]
@@ -113,6 +116,8 @@ def test_a_crash_between_any_two_writes_is_a_rollback_to_a_flush(
             if done % settle_every == 0:
                 crashed.settle()
                 ticks.append(done)
+            if evict_every and done % evict_every == 0:
+                crashed.evict_idle()  # idle publics held as records only, decoded by their next event
     except Crash:
         pass
     resume = max(ticks[-2], done - rewind)  # offsets are committed only for fully written batches
@@ -323,3 +328,50 @@ def test_where_each_family_is_applied_to_survives_the_store() -> None:
     unknown.newest = BASE
     old = encode_root(unknown, RootTable())[:-3]  # three zeros: no family's source known
     assert [m.source for m in decode_root("vk:-1", old)[0].memories] == [None, None, None]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.one_of(short_logs(), long_logs()),
+    st.integers(1, 6),
+    st.lists(st.booleans(), min_size=1, max_size=40),
+    st.sampled_from([Limits(), TINY]),
+)
+def test_dropping_idle_decoded_states_between_batches_changes_no_table_and_no_record(
+    case: tuple[list[dict], int], batch_size: int, evict_after: list[bool], limits: Limits
+) -> None:
+    """``evict_idle`` after any batch (``evict_after``, cycled), redelivered messages too: the
+    publics dropped are decoded again by their next event, and every table, every record in the store
+    and every count equals a pipeline that kept every state decoded. (No settle ticks here: a
+    redelivery from the start of the log goes back further than a commit ever lets one, and the
+    sweeps of settled ids are the crash test's subject.)"""
+    log, at = case
+    log = [ev for ev in log if ev["occurred_at"] <= at]
+    batches = [log[i : i + batch_size] for i in range(0, len(log), batch_size)]
+    clock = lambda: at  # noqa: E731
+
+    def run(evicting: bool) -> tuple[Pipeline, DictStore]:
+        store = DictStore()
+        pipeline = Pipeline(store, clock=clock, limits=limits)
+        offset = 0
+        for n, batch in enumerate([*batches, *batches[: len(batches) // 2]]):  # then half read again
+            for ev in batch:
+                pipeline.apply_message(
+                    "posts", 0, offset if n < len(batches) else 0, ev["public_id"].encode(), orjson.dumps(ev)
+                )
+                offset += 1
+            pipeline.flush()
+            if evicting and evict_after[n % len(evict_after)]:
+                pipeline.evict_idle()
+        return pipeline, store
+
+    evicted, evicted_store = run(True)
+    kept, kept_store = run(False)
+    publics = sorted({ev["public_id"] for ev in log})
+    for p in publics:
+        a, b = evicted.current_table(p, at), kept.current_table(p, at)
+        assert a == b, (p, {k: (a[k], b.get(k)) for k in a if a[k] != b.get(k)})
+    assert evicted_store.data == kept_store.data
+    assert (evicted.applied, evicted.duplicates) == (kept.applied, kept.duplicates)
+    if any(evict_after) and len(batches) > 2:
+        assert evicted.evicted > 0 or len(publics) == len(evicted.engine)
