@@ -138,7 +138,7 @@ def path_of(data_dir: Path, changelog: str) -> Path:
 def save(store: SnapshotStore, path: Path) -> int:
     """Write ``store``'s snapshot to ``path`` (whole, or not at all); returns its records."""
     snap = store.snapshot()
-    part = path.with_suffix(".part")
+    part = path.with_suffix(f".{os.getpid()}.part")  # two workers given one directory never mix
     with part.open("wb") as f:
         pickle.dump(snap, f, protocol=pickle.HIGHEST_PROTOCOL)
         f.flush()

@@ -11,9 +11,7 @@ history), each on topics of its own. For each:
 1. **catch-up**: the registry and the history are published in contract batches (as ``gospulse
    publish`` sends them) before the workers start; events/s and messages/s from the first event
    applied to the last, read from every worker's ``/health``, and the time until every public they
-   changed is judged too (``agents.catchup`` holds the judging for the end of a backlog). Then the
-   nation's catch-up once more on topics of its own, judging and writing Redis after every batch
-   (``--catch-up-after-s 0``) as that design's baseline (``--no-judging-baseline`` skips it);
+   changed is judged too (``agents.catchup`` holds the judging for the end of a backlog);
 2. **memory**: each worker's resident memory over the publics it holds (KiB per public), after the
    catch-up and again after the steady phase (the KPI rounds have judged every public by then);
 3. **steady**: ``--steady-s`` of live traffic (``--live-rate`` events/s) with Prometheus-like scrapes
@@ -25,6 +23,12 @@ history), each on topics of its own. For each:
    (``--sample``, not fed live traffic) answers exactly what ``replay`` of its events gives; any 200
    answer that differed from replay meanwhile is counted as a wrong table served. Twice: reading the
    snapshot its clean stop kept (``agents.snapshot``), then, as the baseline, the whole changelog.
+
+Then, as the baseline of the catch-up and memory designs, the nation's catch-up and steady phase once
+more on topics of their own, the way workers ran before them: judging and writing Redis after every
+batch, every state kept decoded (``--catch-up-after-s 0 --state-idle-s 0``; ``--no-baseline`` skips
+it). The workers drop idle decoded states after ``--state-idle-s`` (60 s here, so that the steady
+phase sees it).
 
 Prints one table, and the figures as JSON on the last line (for the README's sizing section).
 """
@@ -151,6 +155,7 @@ class Deployment:
         env = {
             "GOSPULSE_PROFILES": str(PROFILES),
             "GOSPULSE_STATE_SNAPSHOT_MAX_AGE_S": "43200" if snapshot else "0",
+            "GOSPULSE_STATE_IDLE_S": self.args.state_idle_s,
             **self.env,
         }
         data_dir = self.workdir / f"{self.name}-data-{slot}"
@@ -374,15 +379,15 @@ def run_one(
     broker: EmbeddedBroker,
     redis: EmbeddedRedis,
     dep: Deployment,
-    whole: bool = True,
+    restarts: bool = True,
 ) -> None:
-    """Publish and catch up; with ``whole``, the steady phase and the restarts too."""
+    """Publish, catch up and the steady phase; with ``restarts``, the restarts too."""
     say(f"{dep.name}: {dep.figures['publics']:,} publics, {dep.history_ms / HOUR_MS:g} h of history")
     dep.publish_history(broker)
     try:
         dep.catch_up(broker, redis)
-        if whole:
-            dep.steady(broker, redis)
+        dep.steady(broker, redis)
+        if restarts:
             dep.restart(broker, redis)
     finally:
         dep.stop()
@@ -429,16 +434,21 @@ def main() -> None:
     parser.add_argument("--baseline-days", type=float, default=4.0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--partitions", type=int, default=8)
-    parser.add_argument("--steady-s", type=float, default=120.0)
+    parser.add_argument("--steady-s", type=float, default=180.0)
     parser.add_argument("--live-rate", type=float, default=100.0, help="events/s during the steady phase")
     parser.add_argument("--sample", type=int, default=200, help="publics checked against replay")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
-        "--no-judging-baseline",
-        dest="judging_baseline",
+        "--no-baseline",
+        dest="baseline",
         action="store_false",
-        help="skip the nation's catch-up again with --catch-up-after-s 0 (KPI rounds and Redis tables "
-        "after every batch), the baseline of agents.catchup",
+        help="skip the nation's catch-up and steady phase again as before agents.catchup and idle "
+        "eviction (--catch-up-after-s 0 --state-idle-s 0)",
+    )
+    parser.add_argument(
+        "--state-idle-s",
+        default="60",
+        help="the workers' --state-idle-s (the shipped 600 would evict nothing within the steady phase)",
     )
     args = parser.parse_args()
     workdir = OUT / time.strftime("%Y%m%d-%H%M%S")
@@ -448,22 +458,22 @@ def main() -> None:
         Deployment(args, "region", args.baseline_publics, int(args.baseline_days * DAY_MS), workdir),
         Deployment(args, "nation", args.publics, int(args.hours * HOUR_MS), workdir),
     ]
-    if args.judging_baseline:  # the nation's catch-up again, judging and writing Redis after every batch
+    if args.baseline:  # the nation again, judging and writing Redis after every batch, every state decoded
         deployments.append(
             Deployment(
                 args,
-                "judging",
+                "before",
                 args.publics,
                 int(args.hours * HOUR_MS),
                 workdir,
-                env={"GOSPULSE_CATCH_UP_AFTER_S": "0"},
+                env={"GOSPULSE_CATCH_UP_AFTER_S": "0", "GOSPULSE_STATE_IDLE_S": "0"},
             )
         )
     with EmbeddedBroker(log_path=workdir / "tansu.log") as broker:
         redis = EmbeddedRedis(log_path=workdir / "redis.log").start()
         try:
             for dep in deployments:
-                run_one(args, broker, redis, dep, whole=dep.name != "judging")
+                run_one(args, broker, redis, dep, restarts=dep.name != "before")
         finally:
             redis.stop()
     figures = {d.name: d.figures for d in deployments}
@@ -473,13 +483,14 @@ def main() -> None:
         "catch_up_messages_nation_over_region": nation["catch_up_messages_per_s"]
         / region["catch_up_messages_per_s"],
     }
-    if "judging" in figures:
-        ratios["catch_up_nation_over_judging_every_batch"] = (
-            nation["catch_up_events_per_s"] / figures["judging"]["catch_up_events_per_s"]
-        )
-        ratios["to_judged_nation_over_judging_every_batch"] = (
-            nation["catch_up_to_judged_s"] / figures["judging"]["catch_up_to_judged_s"]
-        )
+    if "before" in figures:
+        before = figures["before"]
+        for name, key in (
+            ("catch_up_nation_over_before", "catch_up_events_per_s"),
+            ("to_judged_nation_over_before", "catch_up_to_judged_s"),
+            ("kib_steady_nation_over_before", "kib_per_public_steady"),
+        ):
+            ratios[name] = nation[key] / before[key]
     print("".join([f"{'':46}", *(f"{name:>14}" for name in figures)]))
     for label, key in ROWS:
         print("".join([f"{label:46}", *(f"{f.get(key)!s:>14}" for f in figures.values())]))
