@@ -125,8 +125,11 @@ class KpiLive:
         redis: Any = None,
         redis_key: str = "gospulse:breaches",
         clock: Callable[[], int] = now_ms,
+        owned_all: Callable[[], Sequence[str]] | None = None,
     ) -> None:
-        """``clock`` gives now in epoch ms (the tests move it by hand)."""
+        """``clock`` gives now in epoch ms (the tests move it by hand); ``owned_all`` lists what
+        ``owned`` computes, kept between rebalances (``agents.owned``)."""
+        self.owned_all = owned_all
         self.clock = clock
         self.pipeline = pipeline
         self.engine = pipeline.engine
@@ -177,9 +180,11 @@ class KpiLive:
 
     # -- what is owned -------------------------------------------------------------------------------
 
-    def owned(self) -> list[str]:
+    def owned(self) -> Sequence[str]:
         """Every public this worker judges: those with state in its partitions and the registered
-        ones of its partitions, events or not."""
+        ones of its partitions, events or not; sorted."""
+        if self.owned_all is not None:
+            return self.owned_all()
         partitions = self.owned_partitions()
         if not partitions:
             return []
@@ -384,6 +389,7 @@ def register(
     owned_with_state: Callable[[], Sequence[str]],
     redis: Any = None,
     catching_up: Callable[[], bool] = lambda: False,
+    owned_all: Callable[[], Sequence[str]] | None = None,
 ) -> tuple[KpiLive, ProfilesWatcher | None]:
     """Wire the breach table, the transitions topic, the timers and the profiles watcher. While
     ``catching_up()``, no round or sweep runs: the changed publics wait in ``pending``
@@ -421,6 +427,7 @@ def register(
         settings.partitions,
         redis=redis,
         redis_key=f"{settings.app_id}:breaches",
+        owned_all=owned_all,
     )
     pipeline.add_sink(live)
     events = set(settings.topics.events)

@@ -8,7 +8,6 @@ from typing import Any
 import faust
 
 from agents.edge.delivery import DeliveryGuard
-from agents.routing import partition_of
 
 
 class StateTable(faust.Table):
@@ -64,25 +63,3 @@ def assigned_partitions(app: faust.App, events: tuple[str, ...]) -> Callable[[],
             return set()
 
     return assigned
-
-
-def owned_publics(
-    app: faust.App, table: StateTable, events: tuple[str, ...], partitions: int
-) -> Callable[[], list[str]]:
-    """A function listing the publics with state in ``table`` whose partitions this worker owns now."""
-    owned_partitions = assigned_partitions(app, events)
-
-    def owned() -> list[str]:
-        assigned = owned_partitions()
-        if not assigned:
-            return []
-        out = []
-        for key in list(table.keys()):
-            if b"|" in key:
-                continue
-            public_id = key.decode()
-            if partition_of(public_id, partitions) in assigned:
-                out.append(public_id)
-        return out
-
-    return owned

@@ -20,9 +20,10 @@ from agents.edge.shutdown import BoundedStopWorker
 from agents.kpi import KpiLive, ProfilesWatcher
 from agents.looplag import LoopLag
 from agents.metrics import Sources, WorkerMetrics
+from agents.owned import OwnedPublics
 from agents.page import views as page
 from agents.registry_feed import RegistryFeed
-from agents.table import StateTable, TableStore, owned_publics
+from agents.table import StateTable, TableStore
 from agents.web import register_views
 from schemas.contract import DEAD_LETTER_MAX_BYTES
 from streams.core.engine import Engine
@@ -192,7 +193,15 @@ def build_worker(
     agent = ingest.register(
         app, pipeline, settings, guard, send_dead, metrics.observe_batch, metrics.applied_at
     )
-    owned = owned_publics(app, table, settings.topics.events, settings.partitions)
+    owned = OwnedPublics(
+        app,
+        table,
+        settings.topics.events,
+        settings.partitions,
+        pipeline.engine.registry.ids,
+        lambda public_id: public_id.encode() in records,
+    )
+    pipeline.add_sink(owned)
     catch_up = catchup.CatchUp(
         catchup.consumer_ages(app, settings.topics.events, metrics.applied_at), settings.catch_up_after_s
     )
@@ -209,16 +218,19 @@ def build_worker(
             redis_client,
             settings.app_id,
             pipeline.current_table,
-            owned=owned,
+            owned=owned.with_state,
             refresh_s=settings.redis_refresh_s,
         )
         pipeline.add_sink(tables)
         serve.register(app, tables, settings.redis_push_s, held)
-    live, watcher = kpi.register(app, pipeline, settings, guard, owned, redis_client, held)
+    live, watcher = kpi.register(
+        app, pipeline, settings, guard, owned.with_state, redis_client, held, owned.all
+    )
     catch_up.waiting = lambda: len(live.pending)  # what the derived work has to do once caught up
 
     def registry_changed(public_id: str) -> None:
         pipeline.segment_changed(public_id)  # its served tables carry the segment
+        owned.registry_changed(public_id)
         live.registered(public_id)  # judged by its new record (and judged at all, events or not)
 
     feed.on_change = registry_changed
