@@ -4,8 +4,9 @@ A catch-up (a worker started after an outage, a backfill, a takeover that found 
 the waiting events in log order, so a public's table in between is a partial history. Judging it
 then opens and closes breaches the contract does not give at that moment, and alerts curators on
 them; writing it to Redis serves rankings of a half-read log. Each of those rounds also costs a
-table per changed public: at the nation nearly every message is a different public, so judging and
-writing after every batch costs about as much as applying it (``bench.national``).
+table per changed public, and at the nation nearly every message is a different public: judged and
+written after every batch, a public is judged once per message instead of once per catch-up
+(``bench.national`` runs the nation both ways).
 
 So while the oldest unapplied message has waited longer than ``catch_up_after_s`` (what
 ``gospulse_consumer_lag_seconds`` shows), or a partition has messages past its commit and none of
