@@ -18,6 +18,8 @@ from streams.topics import DEAD_LETTER_TOPIC_CONFIG
 
 log = logging.getLogger(__name__)
 
+#: Decoded states dropped between two yields to the event loop (``evict_idle``).
+EVICT_SLICE = 100
 #: ``fenced``'s reason while the worker stops (nothing is sought back then).
 STOPPING = "the worker is stopping"
 
@@ -217,12 +219,17 @@ def register(
 
         @app.timer(settings.state_idle_s)
         async def evict_idle() -> None:
-            # between two batches (the body never awaits inside one), so nothing applied is unwritten
+            # in slices between batches (the agent's body never awaits inside one); freeing a
+            # week-long state is thousands of objects, so a national eviction is seconds of work
             started = time.perf_counter()
-            evicted = pipeline.evict_idle()
+            idle = pipeline.idle_since_last()
+            evicted = 0
+            for at in range(0, len(idle), EVICT_SLICE):
+                evicted += pipeline.drop_decoded(idle[at : at + EVICT_SLICE])
+                await asyncio.sleep(0)
             if evicted:
                 log.info(
-                    "dropped %d idle publics' decoded states in %.3f s (%d stay decoded)",
+                    "dropped %d idle publics' decoded states in %.1f s (%d stay decoded)",
                     evicted,
                     time.perf_counter() - started,
                     len(pipeline.engine),

@@ -9,7 +9,7 @@ the changelog before the offsets that cover it are committed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -281,23 +281,33 @@ class Pipeline:
             for memory in st.memories:
                 memory.settle()
 
-    def evict_idle(self) -> int:
-        """Drop the decoded states of publics that had no events since the last call; returns how many.
+    def idle_since_last(self) -> list[str]:
+        """The publics held decoded that had no events since the last call (a new period starts).
 
         A decoded state is many times its records (with a week of history ~53 KiB against ~7 KiB in
         the store, ``bench.national``), and a public of the nation gets an event every few hours: so
-        the idle ones are held as records only, and decoded again by their next event (``state``;
-        ~0.5 ms with a week of history) or for a reader (``current_state``, not kept). A public
-        changed and not yet written is kept.
+        the idle ones are held as records only (``drop_decoded``), and decoded again by their next
+        event (``state``; ~0.5 ms with a week of history) or for a reader (``current_state``, not kept).
         """
-        idle = [p for p, _ in self.engine.held() if p not in self._touched and not self.engine.is_changed(p)]
-        self.engine.evict(idle)
-        for public_id in idle:
+        idle = [p for p, _ in self.engine.held() if p not in self._touched]
+        self._touched = set()
+        return idle
+
+    def drop_decoded(self, public_ids: Iterable[str]) -> int:
+        """Drop the decoded states of ``public_ids`` still idle (no event since ``idle_since_last``,
+        nothing unwritten); returns how many. Callable in slices between batches."""
+        engine, touched = self.engine, self._touched
+        dropped = [p for p in public_ids if p in engine and p not in touched and not engine.is_changed(p)]
+        self.engine.evict(dropped)
+        for public_id in dropped:
             self._layouts.pop(public_id, None)
             self._written.pop(public_id, None)
-        self._touched = set()
-        self.evicted += len(idle)
-        return len(idle)
+        self.evicted += len(dropped)
+        return len(dropped)
+
+    def evict_idle(self) -> int:
+        """Both at once: drop the decoded states of the publics idle since the last call."""
+        return self.drop_decoded(self.idle_since_last())
 
     def held(self) -> Mapping[str, int]:
         """The publics this worker has applied events of since it got their partition, by partition."""

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from streams.core.layout import Limits
 from streams.core.table import snapshot
 from streams.pipeline import Pipeline, record_key
-from tests.logs import BASE, DAY, event, long_logs, short_logs
+from tests.logs import BASE, DAY, event, long_logs, published, short_logs
 
 #: Records of at most 1 KiB: even the small generated logs spill pages out of their roots and re-page.
 TINY = Limits(record_bytes=1024)
@@ -375,3 +375,27 @@ def test_dropping_idle_decoded_states_between_batches_changes_no_table_and_no_re
     assert (evicted.applied, evicted.duplicates) == (kept.applied, kept.duplicates)
     if any(evict_after) and len(batches) > 2:
         assert evicted.evicted > 0 or len(publics) == len(evicted.engine)
+
+
+def test_a_public_touched_between_listing_and_dropping_keeps_its_decoded_state() -> None:
+    """Idle states are dropped in slices between batches: one that got an event since it was listed
+    (written or not yet) stays decoded, and the others come back whole from their records."""
+    at = BASE + DAY
+    pipeline = Pipeline(DictStore(), clock=lambda: at)
+    run_batches(
+        pipeline,
+        [[published(BASE + n, f"p{n}", public_id=p) for n, p in enumerate(["vk:-1", "vk:-2", "vk:-3"])]],
+    )
+    pipeline.idle_since_last()  # the period in which all three had events
+    idle = pipeline.idle_since_last()
+    assert sorted(idle) == ["vk:-1", "vk:-2", "vk:-3"]
+    tables = {p: pipeline.current_table(p, at) for p in idle}
+    run_batches(pipeline, [[published(BASE + 10, "p10", public_id="vk:-1")]])  # written
+    pipeline.apply_message(
+        "posts", 0, 0, b"vk:-2", orjson.dumps(published(BASE + 11, "p11", public_id="vk:-2"))
+    )
+    assert pipeline.drop_decoded(idle) == 1 and "vk:-3" not in pipeline.engine
+    assert "vk:-1" in pipeline.engine and "vk:-2" in pipeline.engine
+    pipeline.flush()
+    assert pipeline.current_table("vk:-3", at) == tables["vk:-3"]
+    assert pipeline.current_table("vk:-2", at)["posts_7d"] == 2
