@@ -55,6 +55,7 @@ CURATOR = ("audience=curator", "alertname=GospulsePublicNotPosting", "kpi=postin
         ((*CURATOR, "region=RU-MOW", "level=federal", "theme=culture"), "curators-federal"),
         ((*CURATOR, "region=RU-TAT", "level=municipal", "theme=sport"), "curators-unrouted"),
         (("alertname=Watchdog",), "ops"),
+        (("audience=ops", "alertname=GospulseCatchingUp", "severity=info", "inhibits=kpi"), "nobody"),
     ],
     ids=lambda v: v if isinstance(v, str) else "+".join(x.split("=")[1] for x in v[-3:]),
 )
