@@ -27,6 +27,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Iterable, Sequence
+from itertools import islice
 from typing import Any, Final
 
 import orjson
@@ -37,6 +38,8 @@ log = logging.getLogger(__name__)
 
 #: Seconds between two slices of the refresh.
 REFRESH_TICK_S: Final = 1.0
+#: Most tables written in one pipelined round trip by a push.
+PUSH_CHUNK: Final = 2000
 #: Default refresh interval: no table in Redis is older than this.
 DEFAULT_REFRESH_S: Final = 60.0
 #: Longest the table computing holds the event loop before it yields, in seconds: a table costs
@@ -98,15 +101,26 @@ class RedisTables:
             self._ranked.pop(public_id, None)
 
     async def push(self, now_ms: int) -> int:
-        """Write the changed publics' tables at ``now_ms``; on a Redis error they wait for the next push."""
-        public_ids = sorted(self.pending)
-        self._pushing, self.pending = self.pending, set()
-        written = await self._write(public_ids, now_ms)
-        if written is None:
-            self.pending |= self._pushing  # less any forgotten meanwhile
-            return 0
-        self.pushed += written
-        return written
+        """Write the changed publics' tables at ``now_ms``, ``PUSH_CHUNK`` to a round trip; on a Redis
+        error the rest wait for the next push. (After a catch-up every held public is pending at once:
+        87 600 tables in one pipeline timed out at the nation, and were retried whole.)"""
+        pushed = 0
+        while self.pending:
+            if len(self.pending) <= PUSH_CHUNK:
+                chunk = self.pending
+                self.pending = set()
+            else:
+                chunk = set(islice(self.pending, PUSH_CHUNK))
+                self.pending -= chunk
+            self._pushing = chunk
+            written = await self._write(sorted(chunk), now_ms)
+            if written is None:
+                self.pending |= self._pushing  # less any forgotten meanwhile
+                break
+            self.pushed += written
+            pushed += written
+        self._pushing = set()
+        return pushed
 
     async def refresh(self, now_ms: int) -> int:
         """Write the next slice of the owned publics' tables; a round covers them all in ~90 % of

@@ -150,3 +150,31 @@ def test_a_public_the_registry_adds_between_sweeps_is_judged_at_the_next_round()
         assert_counts(world)
 
     asyncio.run(run())
+
+
+def test_a_round_waits_for_room_between_its_slices_and_then_judges_all(monkeypatch: object) -> None:
+    """Judging every public at once (after a catch-up) waits, between slices, until the records it
+    sent are acknowledged enough (``room``): the evaluation pauses there, and ends whole."""
+    import agents.kpi
+
+    monkeypatch.setattr(agents.kpi, "SLICE_S", 0.0)  # type: ignore[attr-defined]  # a slice per public
+    world = World()
+    opened = asyncio.Event()
+    waits: list[int] = []
+
+    async def room() -> None:
+        waits.append(len(world.sent))
+        await opened.wait()
+
+    world.kpi.room = room
+
+    async def run() -> None:
+        judging = asyncio.ensure_future(world.kpi.evaluate(PUBLICS, world.now))
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert len(waits) == 1 and not judging.done()  # held after its first slice
+        opened.set()
+        await judging
+        assert len(waits) == len(PUBLICS) and world.kpi.stats.evaluated == len(PUBLICS)
+
+    asyncio.run(run())

@@ -95,3 +95,39 @@ def test_publics_whose_partitions_went_elsewhere_are_not_pushed(redis_server: Em
         await client.aclose()
 
     asyncio.run(scenario())
+
+
+def test_a_catch_ups_worth_of_changed_publics_is_pushed_in_bounded_round_trips(
+    redis_server: EmbeddedRedis, monkeypatch: object
+) -> None:
+    """After a catch-up every held public is pending at once: they go in round trips of at most
+    ``PUSH_CHUNK`` tables, all of them, and a Redis failure leaves the rest pending whole."""
+    import streams.serving as serving
+
+    monkeypatch.setattr(serving, "PUSH_CHUNK", 7)  # type: ignore[attr-defined]
+    pipeline = Pipeline(DictStore())
+    publics = [f"vk:-{i}" for i in range(1, 31)]
+    run_batches(pipeline, [[event("post.published", BASE, public_id=p, post_id="1") for p in publics]])
+
+    async def scenario() -> None:
+        client = redis.asyncio.Redis.from_url(redis_server.url)
+        await client.delete(tables_key("c"))
+        tables = RedisTables(client, "c", pipeline.current_table)
+        sizes: list[int] = []
+        write = tables._write
+
+        async def counted(public_ids: list[str], now_ms: int) -> int | None:
+            sizes.append(len(public_ids))
+            return await write(public_ids, now_ms)
+
+        tables._write = counted  # type: ignore[method-assign]
+        tables.changed(publics)
+        assert await tables.push(BASE + 3_600_000) == 30 and not tables.pending
+        assert sizes == [7, 7, 7, 7, 2]
+        assert sorted(k.decode() for k in await client.hkeys(tables_key("c"))) == sorted(publics)
+        dead = RedisTables(redis.asyncio.Redis.from_url("redis://127.0.0.1:1/0"), "c", pipeline.current_table)
+        dead.changed(publics)
+        assert await dead.push(BASE) == 0 and dead.pending == set(publics) and dead.failures == 1
+        await client.aclose()
+
+    asyncio.run(scenario())
