@@ -21,10 +21,9 @@ changelog, and ``GET /breaches?at=T`` of a live worker, with ``gospulse replay``
 events read back from the broker and the registry. Prints the faults injected and the differences;
 exits 1 on any difference. Each run's logs stay under ``bench/out/chaos/<run>/``.
 
-The workers keep their tables on disk at a clean stop (``agents.snapshot``, the default): a worker
-killed or stopped is started again in its own data directory (onto the snapshot of its last clean
-stop), and one that joins takes the directory of one that left (an older snapshot);
-``--memory-store`` turns that off (every start reads the whole changelog, with a standby replica).
+With ``--state-snapshot`` the workers keep their tables on disk at a clean stop (``agents.snapshot``):
+a worker killed or stopped is started again in its own data directory (onto the snapshot of its last
+clean stop), and one that joins takes the directory of one that left (an older snapshot).
 Idle publics' decoded states are dropped every 15 s (``--state-idle-s``), so that redeliveries and
 takeovers meet publics held as records only.
 """
@@ -85,21 +84,18 @@ class Soak:
         self.faults = dict.fromkeys(FAULTS, 0)
         self.published = 0
         self.stopped = threading.Event()
-        #: Data directories of workers that left: the next to join takes one.
+        #: Data directories of workers that left (``--state-snapshot``): the next to join takes one.
         self.left: list[Path] = []
 
     def worker(self, data_dir: Path | None = None) -> WorkerProcess:
-        """A worker; with snapshots (unless ``--memory-store``), in ``data_dir`` (a restarted worker's
-        own, so it reads the snapshot its clean stop kept, or the one before a kill) or else one a
-        worker left."""
+        """A worker; with ``--state-snapshot``, in ``data_dir`` (a restarted worker's own, so it reads
+        the snapshot its clean stop kept, or the one before a kill) or else one a worker left."""
         env = {
             "GOSPULSE_PROFILES": str(PROFILES),
             "GOSPULSE_KPI_SWEEP_S": "10",
             "GOSPULSE_STATE_IDLE_S": "15",
         }
-        if self.args.memory_store:
-            env["GOSPULSE_STATE_SNAPSHOT_MAX_AGE_S"] = "0"
-        else:
+        if self.args.state_snapshot:
             env["GOSPULSE_STATE_SNAPSHOT_MAX_AGE_S"] = "3600"
             if data_dir is None:
                 data_dir = self.left.pop() if self.left else self.workdir / f"data-{len(self.workers)}"
@@ -395,9 +391,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--max-workers", type=int, default=3)
     parser.add_argument(
-        "--memory-store",
+        "--state-snapshot",
         action="store_true",
-        help="no snapshots: every start reads the whole changelog (the store before agents.snapshot)",
+        help="workers keep their tables on disk at a clean stop and restart onto them (agents.snapshot)",
     )
     return run(parser.parse_args())
 
