@@ -156,6 +156,7 @@ class Deployment:
             "GOSPULSE_PROFILES": str(PROFILES),
             "GOSPULSE_STATE_SNAPSHOT_MAX_AGE_S": "43200" if snapshot else "0",
             "GOSPULSE_STATE_IDLE_S": self.args.state_idle_s,
+            "GOSPULSE_CATCH_UP_AFTER_S": "30",
             **self.env,
         }
         data_dir = self.workdir / f"{self.name}-data-{slot}"
