@@ -57,11 +57,15 @@ class SnapshotStore(MemoryStore):
         self.offsets: dict[int, int] = {}
         #: key -> changelog partition, for the keys recovery or a snapshot gave
         self.key_partition: dict[Any, int] = {}
+        #: the changelog partitions this worker is active for (None: no assignment yet)
+        self.active: set[int] | None = None
 
     def persisted_offset(self, tp: TP) -> int | None:
         return self.offsets.get(tp.partition)
 
     def set_persisted_offset(self, tp: TP, offset: int) -> None:
+        if self.active is not None and tp.partition not in self.active:
+            return  # acknowledged after its partition went: an offset over records no longer held
         if offset > self.offsets.get(tp.partition, -1):
             self.offsets[tp.partition] = offset
 
@@ -74,8 +78,23 @@ class SnapshotStore(MemoryStore):
             self.key_partition[to_key(event.key)] = event.message.partition
             self.set_persisted_offset(event.message.tp, event.message.offset)
 
+    async def on_rebalance(
+        self, assigned: set[TP], revoked: set[TP], newly_assigned: set[TP], generation_id: int = 0
+    ) -> None:
+        """Forget the partitions this worker is no longer active for before recovery asks for offsets:
+        a partition handed away and back is then read whole, never from an offset of its last tenure
+        (the records it held then are gone, and its next owner has written over them since)."""
+        changelog = self.changelog()
+        self.active = {
+            tp.partition for tp in self.table.app.assignor.assigned_actives() if tp.topic == changelog
+        }
+        self.keep_only(self.active)
+
     async def on_recovery_completed(self, active_tps: set[TP], standby_tps: set[TP]) -> None:
-        kept = {tp.partition for tp in active_tps}
+        self.keep_only({tp.partition for tp in active_tps})
+
+    def keep_only(self, kept: set[int]) -> None:
+        """Drop the records and offsets of every partition but ``kept``'s, together."""
         for key in [k for k in self.data if self.partition_of(k) not in (*kept, None)]:
             self.data.pop(key, None)
             self.key_partition.pop(key, None)

@@ -22,8 +22,9 @@ the upstream defect it works around:
   lag metrics): Faust keeps the next offset a restart reads there and exposes it nowhere else.
 - ``diagnose`` reads the consumer's, fetcher's and producer's private state for the stall report.
 - ``agents.snapshot.SnapshotStore`` extends Faust's memory store through its public methods
-  (``apply_changelog_batch``, ``on_recovery_completed``, ``set_persisted_offset``) and registers a URL
-  scheme in ``faust.stores.STORES.data``: their shapes are checked here with the patches'.
+  (``apply_changelog_batch``, ``on_rebalance``, ``on_recovery_completed``, ``set_persisted_offset``)
+  and reads the assignor's ``assigned_actives``; it registers a URL scheme in
+  ``faust.stores.STORES.data``: their shapes are checked here with the patches'.
 
 ``check()`` runs before a worker is built: it verifies the versions and the shapes these rely on and
 raises ``EdgeChanged`` naming what changed, so an upgrade that moves them stops the worker at start
@@ -56,6 +57,7 @@ def _params(function: Callable[..., Any]) -> list[str]:
 
 def problems() -> list[str]:
     """What differs from the shapes the patches expect (empty: all as expected)."""
+    from faust.assignor import PartitionAssignor
     from faust.stores import STORES
     from faust.stores.memory import Store as MemoryStore
     from faust.transport.consumer import Consumer
@@ -109,6 +111,18 @@ def problems() -> list[str]:
             "faust memory Store.apply_changelog_batch (agents.snapshot)",
             getattr(MemoryStore, "apply_changelog_batch", None),
             ["self", "batch", "to_key", "to_value"],
+            False,
+        ),
+        (
+            "faust memory Store.on_rebalance (agents.snapshot)",
+            getattr(MemoryStore, "on_rebalance", None),
+            ["self", "assigned", "revoked", "newly_assigned", "generation_id"],
+            True,
+        ),
+        (
+            "faust PartitionAssignor.assigned_actives (agents.snapshot)",
+            getattr(PartitionAssignor, "assigned_actives", None),
+            ["self"],
             False,
         ),
         (

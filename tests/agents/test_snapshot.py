@@ -102,3 +102,32 @@ def test_no_snapshot_is_written_while_a_record_waits_for_the_broker(
     assert not (tmp_path / "t-snapshot-state-changelog.snapshot").exists()
     snapshot.save_all(app, tmp_path, SimpleNamespace(failure=None, pending=set()))
     assert (tmp_path / "t-snapshot-state-changelog.snapshot").exists()
+
+
+def test_a_partition_handed_away_is_forgotten_before_recovery_and_late_acknowledgements_too(
+    store: SnapshotStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A partition this worker wrote, handed to another worker and back, is read whole: were its
+    offset kept (or set again by an acknowledgement arriving after it went), recovery would resume
+    it over records the store no longer holds, or past the changelog's end (ConsistencyError)."""
+    from faust.types import TP
+
+    changelog = store.changelog()
+    actives = {TP(changelog, 0), TP(changelog, 1)}
+    monkeypatch.setattr(store.table.app.assignor, "assigned_actives", lambda: set(actives))
+    rebalance = store.on_rebalance
+    asyncio.run(rebalance(set(), set(), set(), 1))
+    recovered(store, changelog_event(b"vk:-1", b"a", 0, 4), changelog_event(b"vk:-2", b"b", 1, 9))
+    store.set_persisted_offset(TP(changelog, 1), 12)  # this worker wrote to partition 1
+
+    actives.discard(TP(changelog, 1))  # partition 1 goes to another worker
+    asyncio.run(rebalance(set(), {TP("events", 1)}, set(), 2))
+    assert store.offsets == {0: 4} and dict(store.data) == {b"vk:-1": b"a"}
+    store.set_persisted_offset(TP(changelog, 1), 13)  # a write acknowledged after the revocation
+    assert store.persisted_offset(TP(changelog, 1)) is None
+
+    actives.add(TP(changelog, 1))  # and comes back: read from the start, not from 13
+    asyncio.run(rebalance(set(), set(), {TP("events", 1)}, 3))
+    assert store.persisted_offset(TP(changelog, 1)) is None and store.offsets == {0: 4}
+    store.set_persisted_offset(TP(changelog, 1), 20)  # written in this tenure: kept again
+    assert store.offsets == {0: 4, 1: 20}
