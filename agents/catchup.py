@@ -11,8 +11,11 @@ written after every batch, a public is judged once per message instead of once p
 So while the oldest unapplied message has waited longer than ``catch_up_after_s`` (what
 ``gospulse_consumer_lag_seconds`` shows), or a partition has messages past its commit and none of
 them was applied yet since it was assigned (a start onto a backlog: its age is not known until the
-first batch), the KPI rounds and sweeps and the Redis tables wait: the changed publics accumulate,
-each once, and are judged and written when the backlog has shrunk under half the setting.
+first batch), or history was applied less than ``catch_up_after_s`` ago (messages whose events are
+over an hour old: a backfill, the simulator's past, which a worker can keep up with while every
+public's table is still partial), the KPI rounds and sweeps and the Redis tables wait: the changed
+publics accumulate, each once, and are judged and written when the backlog has shrunk under half the
+setting (or the history has stopped for the whole setting).
 Readers asking the worker (``/publics``, ``/breaches``) are answered from the tables as applied,
 as ever; ``/health`` and ``gospulse_catching_up`` say that a backlog is read.
 """
@@ -103,8 +106,13 @@ class CatchUp:
         after_s: float,
         waiting: Callable[[], int] = lambda: 0,
         clock: Callable[[], float] = time.monotonic,
+        history: Callable[[], int] = lambda: 0,
     ) -> None:
         self.lag_s = lag_s
+        self.history = history
+        self._history_count = 0
+        #: When a history message was last seen applied (``clock``; None: none yet).
+        self.history_at: float | None = None
         self.after_s = after_s
         self.waiting = waiting
         self.clock = clock
@@ -121,21 +129,27 @@ class CatchUp:
         age, as at every start until the first fetch answers, is said once it has lasted the bound)."""
         if self.after_s <= 0:
             return False
-        worst = self.worst_s = max(self.lag_s().values(), default=0.0)
-        now_active = catching_up(worst, self.active, self.after_s)
         now = self.clock()
+        count = self.history()
+        if count != self._history_count:
+            self._history_count, self.history_at = count, now
+        reading_history = self.history_at is not None and now - self.history_at < self.after_s
+        worst = self.worst_s = max(self.lag_s().values(), default=0.0)
+        now_active = catching_up(worst, self.active, self.after_s) or reading_history
         if now_active and not self.active:
             self.since = now
             self.episodes += 1
         if (
             now_active
             and not self._told
-            and (not math.isinf(worst) or now - (self.since or now) >= self.after_s)
+            and (reading_history or not math.isinf(worst) or now - (self.since or now) >= self.after_s)
         ):
             self._told = True
             log.warning(
                 "catching up: %s; KPI rounds and the Redis tables wait until the backlog is read",
-                f"a message has waited {worst:.0f} s (over {self.after_s:.0f} s)"
+                "history is read (events over an hour old)"
+                if reading_history
+                else f"a message has waited {worst:.0f} s (over {self.after_s:.0f} s)"
                 if not math.isinf(worst)
                 else f"a backlog of unknown age for {now - (self.since or now):.0f} s",
             )

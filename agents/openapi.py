@@ -308,7 +308,7 @@ def document() -> dict[str, Any]:
                             "then by public_id; each public's breaches by kpi",
                             {
                                 "type": "object",
-                                "required": ["publics", "breaches"],
+                                "required": ["publics", "breaches", "catching_up"],
                                 "properties": {
                                     "publics": {
                                         "type": "integer",
@@ -318,6 +318,12 @@ def document() -> dict[str, Any]:
                                     "breaches": {
                                         "type": "array",
                                         "items": {"$ref": "#/components/schemas/OpenBreach"},
+                                    },
+                                    "catching_up": {
+                                        "type": "boolean",
+                                        "description": "a worker reads a backlog or history: its "
+                                        "publics' breaches are those judged before it, judged again "
+                                        "once it is read",
                                     },
                                 },
                             },

@@ -44,7 +44,7 @@ class Views:
     the worker holding a public (forwarded there when this one does not)."""
 
     open_breaches: Callable[
-        [Any, dict[str, str], int | None], Awaitable[tuple[int, list[dict[str, Any]]] | str]
+        [Any, dict[str, str], int | None], Awaitable[tuple[int, list[dict[str, Any]], bool] | str]
     ]
     #: ``(web, request, public_id, answer, busy_page=None)``: see ``register_views``.
     where_held: Callable[..., Awaitable[Any]]
@@ -337,25 +337,28 @@ def register_views(
         found = await open_breaches(request, *checked)
         if isinstance(found, str):
             return busy(web, found)
-        publics, breaches = found
-        return web.json({"publics": publics, "breaches": breaches})
+        publics, breaches, catching_up = found
+        return web.json({"publics": publics, "breaches": breaches, "catching_up": catching_up})
 
     async def open_breaches(
         request: Any, filters: dict[str, str], limit: int | None = None
-    ) -> tuple[int, list[dict[str, Any]]] | str:
+    ) -> tuple[int, list[dict[str, Any]], bool] | str:
         """The open breaches every worker holds (its last judgement of its publics), filtered: how
-        many publics have one, and the breaches of the ``limit`` worst (all without a limit). Each
-        worker sends only its own worst ``limit``, so a national list costs what its first page does."""
+        many publics have one, the breaches of the ``limit`` worst (all without a limit), and whether
+        a worker is catching up (its judgements wait for its backlog). Each worker sends only its own
+        worst ``limit``, so a national list costs what its first page does."""
         publics, found = kpi.tally.worst(filters, limit)
         found = aged(found, now_ms())  # each judged when last due: an open silence has grown since
         query = urlencode({**filters, **({"limit": limit} if limit is not None else {})})
         answers = await others(request, f"/breaches/open?{query}")
         if isinstance(answers, str):
             return answers
+        catching_up = catch_up is not None and catch_up.active
         for body in answers:
             publics += body["publics"]
             found += body["breaches"]
-        return publics, worst_first(found, limit)[1]
+            catching_up = catching_up or bool(body.get("catching_up"))
+        return publics, worst_first(found, limit)[1], catching_up
 
     @app.page("/health")
     async def health(web: Any, request: Any) -> Any:

@@ -203,7 +203,9 @@ def build_worker(
     )
     pipeline.add_sink(owned)
     catch_up = catchup.CatchUp(
-        catchup.consumer_ages(app, settings.topics.events, metrics.applied_at), settings.catch_up_after_s
+        catchup.consumer_ages(app, settings.topics.events, metrics.applied_at),
+        settings.catch_up_after_s,
+        history=lambda: pipeline.history_messages,
     )
     catchup.register(app, catch_up)
     held = catch_up.check  # asked afresh before every round of the derived work

@@ -20,6 +20,11 @@ from streams.core.layout import ROOT_KEY, Layout, Limits, load, plan
 from streams.core.state import FAMILIES, PublicState
 from streams.core.timebase import now_ms
 
+#: A message whose newest event occurred longer ago than this when it is applied is history: an
+#: archive backfill or the simulator's past, not a platform reporting late (the contract's windows
+#: are hours and days; a bridge's poll is minutes behind at worst).
+HISTORY_AFTER_MS = 3_600_000
+
 
 class ChunkStore(Protocol):
     """Where state records live: key ``public_id`` for a root, ``public_id|…`` for its other records."""
@@ -136,6 +141,9 @@ class Pipeline:
         self.bytes_written = 0
         #: The newest ``occurred_at`` applied (epoch ms): event-time freshness is now minus it.
         self.newest_occurred_at: int | None = None
+        #: Messages applied whose newest event was older than ``HISTORY_AFTER_MS`` then: history (a
+        #: backfill, the simulator's past), on which judging waits (``agents.catchup``).
+        self.history_messages = 0
         #: Publics whose state was taken for events since the last ``evict_idle``.
         self._touched: set[str] = set()
         #: Decoded states dropped by ``evict_idle`` (a counter for metrics).
@@ -227,6 +235,8 @@ class Pipeline:
             newest = max(ev["occurred_at"] for ev in good)
             if self.newest_occurred_at is None or newest > self.newest_occurred_at:
                 self.newest_occurred_at = newest
+            if self.clock() - newest > HISTORY_AFTER_MS:
+                self.history_messages += 1
         return dead
 
     def _count_dead(self, topic: str, reason: str) -> None:

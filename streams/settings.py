@@ -442,10 +442,11 @@ SETTINGS: dict[str, Setting] = {
             "catch_up_after_s",
             seconds(0, 86_400),
             0.0,
-            "while a message has waited longer than this, KPI rounds and the Redis tables wait for the "
-            "backlog to be read, then judge and write what changed once (0: never wait)",
-            "0 keeps the tested default; 30 holds judging through a backlog, but under gospulse up's "
-            "simulator it held the Redis tables for good (README: Catching up)",
+            "while a message has waited longer than this, or until this long has passed with no history "
+            "applied (events over an hour old), KPI rounds and the Redis tables wait, then judge and "
+            "write what changed once (0: never wait)",
+            "30 (gospulse up, docker-compose.yml) judges a backlog or a backfill once it is read; 0 "
+            "judges every batch as it comes (README: Catching up)",
             metavar="SECONDS",
         ),
     )

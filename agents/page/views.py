@@ -97,6 +97,14 @@ def card_busy(reason: str) -> str:
     )
 
 
+#: The notice while a worker reads a backlog or history (``agents.catchup``): its publics' breaches
+#: are those of before it, and are judged again once it is read.
+CATCHING_UP = (
+    "Данные догружаются: воркер читает накопившиеся события, нарушения пересчитаются, когда они будут "
+    "прочитаны. Пока список и счётчики могут быть неполными."
+)
+
+
 def register(app: Any, views: Views, pipeline: Pipeline, client: Any, app_id: str) -> None:
     """``GET /`` and ``GET /card/{public_id}``."""
 
@@ -119,8 +127,10 @@ def register(app: Any, views: Views, pipeline: Pipeline, client: Any, app_id: st
                 "Список нарушений сейчас неполон: не все воркеры ответили (идёт перераспределение "
                 "или один недоступен). Обновите страницу через несколько секунд."
             )
-            found = (0, [])
-        breaching_total, breaching = found
+            found = (0, [], False)
+        breaching_total, breaching, catching_up = found
+        if catching_up:
+            notices.append(CATCHING_UP)
         if isinstance(board, str):
             notices.append(board)
             board = {"items": [], "total": 0, "next_cursor": None, "kpi": chosen.kpi}

@@ -9,6 +9,7 @@ progress, and on Ctrl-C stops everything in reverse order.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 import time
@@ -42,6 +43,9 @@ GOSPULSE = [sys.executable, "-m", "streams.cli"]
 #: The worker's exit status asking for a restart (``agents.edge.delivery.EXIT_NOT_WRITTEN``).
 RESTART_ME = 75
 APP_ID = "gospulse"
+#: The worker's catch-up bound here: the simulator's week of history is judged once it is read, so
+#: the first minutes alert curators on nothing the contract would not give (``agents.catchup``).
+CATCH_UP_AFTER_S = 30
 #: The shipped KPI profiles, when running from a checkout (an installed wheel has the built-in ones).
 SHIPPED_PROFILES = Path(__file__).resolve().parents[2] / "deploy" / "kpi" / "profiles.toml"
 
@@ -134,6 +138,11 @@ class Stack:
                 *(["--profiles", str(SHIPPED_PROFILES)] if SHIPPED_PROFILES.is_file() else []),
                 "--app-id",
                 APP_ID,
+                *(
+                    []
+                    if "GOSPULSE_CATCH_UP_AFTER_S" in os.environ
+                    else ["--catch-up-after-s", str(CATCH_UP_AFTER_S)]
+                ),
                 "--loglevel",
                 "info",
             ],

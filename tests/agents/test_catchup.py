@@ -45,3 +45,41 @@ def test_the_derived_work_waits_through_a_catch_up_and_is_told_how_much_waits_fo
     lag[P0] = 31.0
     assert catch_up.check() and catch_up.episodes == 2
     assert not CatchUp(lambda: lag, after_s=0.0).check()
+
+
+def test_history_read_as_fast_as_it_comes_still_holds_the_derived_work_until_it_stops() -> None:
+    """The simulator's past or a backfill arrives no faster than the worker applies it, so nothing
+    waits; the tables are partial all the same until the history ends."""
+    now = [0.0]
+    history = [0]
+    catch_up = CatchUp(lambda: {P0: 0.0}, after_s=30.0, clock=lambda: now[0], history=lambda: history[0])
+    assert not catch_up.check()  # live traffic only
+    history[0] = 5  # history messages applied
+    now[0] = 1.0
+    assert catch_up.check() and catch_up.episodes == 1
+    for t in (10.0, 20.0, 40.0):  # more history keeps coming
+        history[0] += 100
+        now[0] = t
+        assert catch_up.check()
+    now[0] = 69.0  # 29 s without history
+    assert catch_up.check()
+    now[0] = 70.5  # the bound without history: judged again
+    assert not catch_up.check() and catch_up.episodes == 1
+
+
+def test_a_message_of_events_over_an_hour_old_is_counted_as_history() -> None:
+    import orjson
+
+    from streams.pipeline import HISTORY_AFTER_MS, Pipeline
+    from tests.logs import BASE, event
+    from tests.streams.test_pipeline import DictStore
+
+    pipeline = Pipeline(DictStore(), clock=lambda: BASE + 10 * HISTORY_AFTER_MS)
+    late = [event("post.published", BASE + 9 * HISTORY_AFTER_MS - 1, post_id="1")]
+    on_time = [event("post.published", BASE + 9 * HISTORY_AFTER_MS, post_id="2"), *late]
+    assert not pipeline.apply_message("posts", 0, 0, b"vk:-1", orjson.dumps(on_time))  # newest: 1 h old
+    assert pipeline.history_messages == 0
+    assert not pipeline.apply_message(
+        "posts", 0, 1, b"vk:-2", orjson.dumps([{**late[0], "public_id": "vk:-2"}])
+    )
+    assert pipeline.history_messages == 1

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import signal
 import time
+import urllib.request
 from pathlib import Path
 
 import orjson
@@ -187,6 +188,7 @@ def test_a_worker_started_onto_a_backlog_judges_its_publics_once_it_is_read(
     workers.append(worker)
     api = f"http://127.0.0.1:{worker.web_port}"
     seen_catching_up = False
+    told: list[tuple[bool, str]] = []  # /breaches/open's flag and the page, asked while catching up
 
     def judged_all() -> None:
         nonlocal seen_catching_up
@@ -194,15 +196,23 @@ def test_a_worker_started_onto_a_backlog_judges_its_publics_once_it_is_read(
             status, health = get_json(f"{api}/health")
         except OSError as exc:  # not listening yet
             raise AssertionError(exc) from exc
+        if health.get("catching_up"):
+            opened = get_json(f"{api}/breaches/open")[1]
+            with urllib.request.urlopen(f"{api}/", timeout=30) as answer:
+                told.append((opened["catching_up"], answer.read().decode()))
         seen_catching_up = seen_catching_up or bool(health.get("catching_up"))
         assert status == 200 and health["events_applied"] == len(events), health
         assert health["kpi_publics_judged"] == len(publics) and not health["catching_up"], health
 
     eventually(judged_all, timeout_s=120, every_s=0.2)
     assert seen_catching_up, "the worker never said it was catching up"
+    # asked while catching up (it may have ended meanwhile): both said so at least once
+    assert any(flag and "Данные догружаются" in page for flag, page in told), [f for f, _ in told]
+    assert not get_json(f"{api}/breaches/open")[1]["catching_up"]
     assert transitions(broker, f"{prefix}kpi-breaches") == []
     tables = redis.Redis.from_url(redis_server.url).hgetall(f"{app_id}:tables")
     assert sorted(k.decode() for k in tables) == sorted(publics)
     assert {orjson.loads(v)["posts_7d"] for v in tables.values()} == {3}
     log = worker.log.read_text()
-    assert "catching up: a message has waited" in log and "caught up after" in log, log[-3000:]
+    # days-old events: history as well as a backlog, whichever the worker saw first
+    assert "catching up: " in log and "caught up after" in log, log[-3000:]
