@@ -18,6 +18,7 @@ from yarl import URL
 from agents.catchup import CatchUp
 from agents.kpi import KpiLive, ProfilesWatcher
 from agents.looplag import LoopLag
+from agents.page.render import HEADERS as PAGE_HEADERS
 from agents.query import decode_cursor, encode_cursor, whole_number
 from agents.readiness import not_ready, retry_later
 from agents.registry_feed import RegistryFeed
@@ -266,11 +267,11 @@ def register_views(
         if reason is not None:
             status, body, headers = retry_later(reason)
             if busy_page is not None:
-                return web.html(busy_page(reason), status=status, headers=headers)
+                return web.html(busy_page(reason), status=status, headers={**headers, **PAGE_HEADERS})
             return web.json(body, status=status, headers=headers)
         status, answered = answer(pipeline, public_id, request.query.get("at"), now_ms())
         if isinstance(answered, str):
-            return web.html(answered, status=status)
+            return web.html(answered, status=status, headers=dict(PAGE_HEADERS))
         return web.json(answered, status=status)
 
     @app.page("/publics/{public_id}")
@@ -433,6 +434,9 @@ async def _forward(app: faust.App, web: Any, request: Any, owner: str) -> Any:
             url, headers={ROUTED_HEADER: "1"}, timeout=aiohttp.ClientTimeout(total=10)
         ) as response:
             content_type = response.content_type or "application/json"
-            return web.bytes(await response.read(), content_type=content_type, status=response.status)
+            kept = {k: v for k, v in response.headers.items() if k in PAGE_HEADERS}
+            return web.bytes(
+                await response.read(), content_type=content_type, status=response.status, headers=kept
+            )
     except (aiohttp.ClientError, TimeoutError) as exc:
         return busy(web, f"the worker holding this public ({owner}) did not answer: {exc!r}")

@@ -6,7 +6,9 @@ and reads it at once. Every dynamic text is escaped here, and nowhere else.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import base64
+import hashlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 from typing import Final
@@ -21,7 +23,7 @@ from schemas.contract import LEVELS, THEMES
 STYLE: Final = """
 *{box-sizing:border-box}
 body{font:16px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1b1f24;
-background:#f3f5f8}
+background:#f3f5f8;overflow-wrap:anywhere}
 header{background:#1f3b63;color:#fff;padding:10px 16px}
 header a{color:#fff;text-decoration:none;font-weight:600}
 header small{opacity:.8;margin-left:8px}
@@ -62,6 +64,19 @@ table.kpis td.norm{color:#666;font-size:.88em}
 }
 """
 
+#: What every HTML answer carries: the page's one inline stylesheet is allowed by its hash, and
+#: nothing else (no script, no frame around it, no other origin's image, form or base).
+HEADERS: Final[Mapping[str, str]] = {
+    "Content-Security-Policy": (
+        "default-src 'none'; "
+        f"style-src 'sha256-{base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()}'; "
+        "img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+
 #: How deep the breaching list pages (``agents.web.MAX_OPEN_LIMIT``).
 MAX_LISTED: Final = 1000
 LEVEL_CHOICES: Final = tuple((level, words.LEVELS_RU[level]) for level in LEVELS)
@@ -91,6 +106,12 @@ def page(title: str, body: str) -> str:
         '<header><a href="/">gospulse</a><small>KPI госпабликов</small></header>'
         f"<main>{body}</main></body></html>"
     )
+
+
+def named(name: str) -> str:
+    """A public's name as its admins typed it, isolated: a right-to-left mark or override inside it
+    cannot reorder the text around it."""
+    return f"<bdi>{escape(name)}</bdi>"
 
 
 def card_href(public_id: str) -> str:
@@ -146,7 +167,7 @@ def breaching_section(
         )
         items.append(
             f'<li class="public" data-public="{escape(row.public_id)}">'
-            f'<a href="{escape(card_href(row.public_id))}">{escape(row.name)}</a>'
+            f'<a href="{escape(card_href(row.public_id))}">{named(row.name)}</a>'
             f'<div class="segment">{escape(row.segment)}</div><ul class="problems">{problems}</ul></li>'
         )
     more = ""
@@ -175,7 +196,7 @@ def leaderboard_section(rows: Sequence[Leader], chosen: Chosen, total: int, next
     else:
         lines = "".join(
             f'<tr data-public="{escape(r.public_id)}"><td class="num">{r.rank}</td>'
-            f'<td><a href="{escape(card_href(r.public_id))}">{escape(r.name)}</a></td>'
+            f'<td><a href="{escape(card_href(r.public_id))}">{named(r.name)}</a></td>'
             f'<td class="num">{escape(r.value)}</td></tr>'
             for r in rows
         )
@@ -239,7 +260,7 @@ def card(c: Card) -> str:
     )
     link = f' · <a href="{escape(c.link)}" rel="noopener">страница паблика</a>' if c.link else ""
     body = (
-        f'<h1 data-public="{escape(c.public_id)}">{escape(c.name)}</h1>'
+        f'<h1 data-public="{escape(c.public_id)}">{named(c.name)}</h1>'
         f'<p class="segment">{escape(c.segment)} · профиль KPI «{escape(c.profile)}»{link}</p>'
         f'<section id="kpis"><h2>KPI на {escape(c.at)}</h2><table class="kpis"><thead><tr><th>Показатель</th>'
         f'<th class="num">Сейчас</th><th>Норма</th><th></th></tr></thead>'
@@ -249,7 +270,7 @@ def card(c: Card) -> str:
         f'<div class="charts">{figures}</div></section>'
         '<p><a href="/">← ко всем пабликам</a></p>'
     )
-    return page(c.name, body)
+    return page(f"\u2068{c.name}\u2069", body)  # isolated in the title too (FSI … PDI)
 
 
 def _status(status: str) -> str:

@@ -112,7 +112,8 @@ def register(app: Any, views: Views, pipeline: Pipeline, client: Any, app_id: st
     async def get_overview(web: Any, request: Any) -> Any:
         checked = chosen_of(request.query)
         if isinstance(checked, str):
-            return web.html(render.problem_page("Неверная ссылка", checked), status=400)
+            page = render.problem_page("Неверная ссылка", checked)
+            return web.html(page, status=400, headers=dict(render.HEADERS))
         chosen, offset, cursor = checked
         filters = {name: value for name in ("region", "level", "theme") if (value := getattr(chosen, name))}
         found, board, counted = await asyncio.gather(
@@ -154,7 +155,7 @@ def register(app: Any, views: Views, pipeline: Pipeline, client: Any, app_id: st
             shown=SHOWN,
             notice=" ".join(notices) or None,
         )
-        return web.html(html)
+        return web.html(html, headers=dict(render.HEADERS))
 
     @app.page("/card/{public_id}")
     async def get_card(web: Any, request: Any, public_id: str) -> Any:

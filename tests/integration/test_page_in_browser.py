@@ -98,6 +98,7 @@ def browser() -> Iterator[Any]:
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--lang=ru"):
         options.add_argument(arg)
     options.add_argument("--window-size=1100,1400")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # what the console says
     driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
     try:
         yield driver
@@ -236,3 +237,92 @@ def test_a_curator_reads_breaches_leaders_and_a_card_as_the_api_gives_them(
         Path(keep).mkdir(parents=True, exist_ok=True)
         for shot in shots.iterdir():
             shutil.copy(shot, Path(keep) / shot.name)
+
+
+def test_the_page_keeps_to_itself_and_hostile_names_stay_in_their_place(
+    broker: EmbeddedBroker,
+    redis_server: EmbeddedRedis,
+    workers: list[WorkerProcess],
+    tmp_path: Path,
+    browser: Any,
+) -> None:
+    """A 10 000-character name wraps instead of widening the page, a right-to-left override in a name
+    stays inside the name, and the page allows its own stylesheet and nothing else: no script, no
+    frame around it, no referrer to the platforms it links to."""
+    from selenium.webdriver.common.by import By
+
+    prefix, app_id = "t-guard.", "t-guard"
+    profiles = tmp_path / "profiles.toml"
+    profiles.write_bytes(PAGE_PROFILES)
+    env = {"GOSPULSE_PROFILES": str(profiles), "GOSPULSE_KPI_SWEEP_S": "2", "GOSPULSE_REDIS_PUSH_S": "1"}
+    worker = WorkerProcess(broker, app_id, prefix, PARTITIONS, tmp_path, redis_server.url, env=env).start()
+    workers.append(worker)
+    worker.wait_ready()
+    api = f"http://127.0.0.1:{worker.web_port}"
+    now = int(time.time() * 1000)
+    names = {"vk:-601": "Ш" * 10_000, "vk:-602": "Школа \u202e№ 5 города", "vk:-603": "Музей"}
+    records = [{"v": 1, "public_id": p, "name": n, **CULTURE} for p, n in names.items()]
+    events = [published(now - 2 * HOUR, f"p{p}", public_id=p) for p in names]  # 1 post: a breach each
+    publish(broker, prefix, [orjson.dumps(e) for e in events], tmp_path / "events.jsonl", records)
+
+    def listed() -> None:
+        status, opened = get_json(f"{api}/breaches/open?region=RU-NIZ")
+        assert status == 200 and {b["public_id"] for b in opened["breaches"]} == set(names), opened
+        status, ranked = get_json(f"{api}/segments/ranking?kpi=posts_7d&region=RU-NIZ")
+        assert status == 200 and ranked["total"] == len(names), ranked
+
+    eventually(listed, timeout_s=60)
+
+    # the headers, as any client sees them
+    for path in ("/?region=RU-NIZ", "/card/vk:-601"):
+        with urllib.request.urlopen(api + path) as answer:
+            headers = answer.headers
+        csp = headers["Content-Security-Policy"]
+        assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp and "script-src" not in csp
+        assert headers["X-Content-Type-Options"] == "nosniff" and headers["X-Frame-Options"] == "DENY"
+        assert headers["Referrer-Policy"] == "no-referrer"
+
+    for width in (1100, 390):
+        browser.set_window_size(width, 900)
+        for path in ("/?region=RU-NIZ&kpi=posts_7d", "/card/vk:-601"):
+            browser.get(api + path)
+            # the stylesheet applied (its hash is the one the policy allows), the page no wider than
+            # the window with the long name in it
+            header = browser.find_element(By.TAG_NAME, "header")
+            assert header.value_of_css_property("background-color") == "rgba(31, 59, 99, 1)", path
+            assert browser.execute_script(
+                "return document.documentElement.scrollWidth <= window.innerWidth"
+            ), (path, width)
+    # every name on the page sits in its own bidirectional isolate
+    browser.get(f"{api}/?region=RU-NIZ&kpi=posts_7d")
+    for where in ("li.public a", "table.leaders td a"):
+        for link in browser.find_elements(By.CSS_SELECTOR, where):
+            bdi = link.find_element(By.TAG_NAME, "bdi")
+            assert bdi.value_of_css_property("unicode-bidi") == "isolate", where
+    browser.get(f"{api}/card/vk:-602")
+    assert browser.find_element(By.CSS_SELECTOR, "h1 bdi").value_of_css_property("unicode-bidi") == "isolate"
+    assert browser.execute_script("return document.title").startswith("\u2068Школа \u202e№ 5 города\u2069")
+
+    # a script the page did not bring is refused, and another site cannot frame the page
+    browser.get(f"{api}/card/vk:-603")
+    refused = browser.execute_script(
+        "const s = document.createElement('script'); s.textContent = 'window.ran = 1';"
+        "document.body.appendChild(s); return window.ran === undefined;"
+    )
+    assert refused, "an inline script ran on the page"
+    # another site's page cannot frame it: the browser refuses and says why in its console
+    framing = tmp_path / "frame.html"
+    framing.write_text(f'<iframe src="{api}/card/vk:-603"></iframe>', encoding="utf-8")
+    browser.get_log("browser")  # what came before
+    browser.get(framing.as_uri())
+
+    def refused_to_frame() -> None:
+        said = " ".join(entry["message"] for entry in browser.get_log("browser"))
+        assert "frame-ancestors" in said or "X-Frame-Options" in said, said
+
+    eventually(refused_to_frame, timeout_s=10)
+
+    # following a link from the page tells the next site nothing of where it came from
+    browser.get(f"{api}/?region=RU-NIZ")
+    browser.find_element(By.CSS_SELECTOR, "li.public a").click()
+    assert browser.execute_script("return document.referrer") == ""
