@@ -16,6 +16,7 @@ from typing import Any
 
 from schemas.contract import LEVELS, THEMES
 from streams.core.timebase import DAY_MS, HOUR_MS
+from streams.produce.names import Namer
 
 #: Share of pages per level and theme (education is about half of all госпаблики).
 LEVEL_WEIGHTS = {"federal": 0.01, "regional": 0.09, "municipal": 0.35, "settlement": 0.55}
@@ -71,6 +72,7 @@ class Habits:
 
 def make_publics(count: int, seed: int) -> list[Habits]:
     rng = random.Random(seed)
+    namer = Namer(seed)
     levels = list(LEVEL_WEIGHTS)
     themes = list(THEME_WEIGHTS)
     out = []
@@ -84,7 +86,7 @@ def make_publics(count: int, seed: int) -> list[Habits]:
         out.append(
             Habits(
                 public_id=f"{platform}:{'-' if platform == 'vk' else 'p'}{100_000 + i}",
-                name=f"{theme} {level} #{i}",
+                name=namer(level, theme, region),
                 region=region,
                 level=level,
                 theme=theme,
