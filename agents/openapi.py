@@ -189,6 +189,27 @@ PUBLIC_ID = {
 }
 
 
+_CELL = {
+    "type": "array",
+    "prefixItems": [{"type": ["number", "null"]}, {"type": ["number", "null"]}, {"type": "string"}],
+    "minItems": 3,
+    "maxItems": 3,
+}
+EXPORT_ROW = {
+    "type": "object",
+    "required": ["public_id", "name", "region", "level", "theme", "profile", "kpis"],
+    "properties": {
+        "public_id": {"type": "string"},
+        "name": {"type": "string"},
+        "region": {"type": ["string", "null"]},
+        "level": {"type": ["string", "null"]},
+        "theme": {"type": ["string", "null"]},
+        "profile": {"type": "string"},
+        "kpis": {"type": "object", "additionalProperties": _CELL},
+    },
+}
+
+
 def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
@@ -329,6 +350,62 @@ def document() -> dict[str, Any]:
                             },
                         ),
                         **_errors(400, 503),
+                    },
+                }
+            },
+            "/export/rows": {
+                "get": {
+                    "summary": "This worker's rows of a segment's report at T (the worker asked for "
+                    "/export.xlsx gathers every worker's)",
+                    "parameters": [
+                        at,
+                        *SEGMENT_PARAMETERS,
+                        _query("profile", "a KPI profile's name", {"type": "string"}),
+                    ],
+                    "responses": {
+                        "200": _json(
+                            "a row per public: its name and segment, and per KPI [value, norm, verdict] "
+                            "in the file's units (hours, per cent)",
+                            {
+                                "type": "object",
+                                "required": ["rows"],
+                                "properties": {"rows": {"type": "array", "items": EXPORT_ROW}},
+                            },
+                        ),
+                        **_errors(400, 503),
+                    },
+                }
+            },
+            "/export.xlsx": {
+                "get": {
+                    "summary": "The curators' report of a segment at T as a workbook: «Паблики» (a row "
+                    "per public, every KPI's value, norm and verdict) and «Сводка» (a line per KPI)",
+                    "parameters": [at, *SEGMENT_PARAMETERS],
+                    "responses": {
+                        "200": {
+                            "description": "the workbook, as an attachment",
+                            "content": {
+                                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}
+                            },
+                        },
+                        "400": {"description": "a parameter is wrong: a Russian page says which"},
+                        "503": {
+                            "description": "not every worker answered, or over 20 000 publics: a Russian page"
+                        },
+                    },
+                }
+            },
+            "/export.csv": {
+                "get": {
+                    "summary": "The same report's «Паблики» as CSV for a spreadsheet set to Russian "
+                    "(UTF-8 with a byte-order mark, «;» between fields, decimal commas)",
+                    "parameters": [at, *SEGMENT_PARAMETERS],
+                    "responses": {
+                        "200": {"description": "the CSV, as an attachment", "content": {"text/csv": {}}},
+                        "400": {"description": "a parameter is wrong: a Russian page says which"},
+                        "503": {
+                            "description": "not every worker answered, or over 20 000 publics: a Russian page"
+                        },
                     },
                 }
             },

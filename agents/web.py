@@ -3,8 +3,10 @@ them (any worker answers for any public, forwarding to the one that holds it).""
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import math
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +20,7 @@ from yarl import URL
 from agents.catchup import CatchUp
 from agents.kpi import KpiLive, ProfilesWatcher
 from agents.looplag import LoopLag
+from agents.page import export
 from agents.page.render import HEADERS as PAGE_HEADERS
 from agents.query import decode_cursor, encode_cursor, whole_number
 from agents.readiness import not_ready, retry_later
@@ -49,6 +52,9 @@ class Views:
     ]
     #: ``(web, request, public_id, answer, busy_page=None)``: see ``register_views``.
     where_held: Callable[..., Awaitable[Any]]
+    #: ``(request, at, filters)``: every worker's export rows (``agents.page.export``), sorted by
+    #: name; a str says why not (a worker did not answer, or the segment is too large).
+    export_rows: Callable[[Any, int, dict[str, str]], Awaitable[list[dict[str, Any]] | str]]
 
 
 def instant(at_param: str | None, now_ms: int) -> int | str:
@@ -397,7 +403,76 @@ def register_views(
             body["loop_lag_last_minute_s"] = round(loop_lag.last_minute_s, 3)
         return web.json(body, status=200 if body["status"] == "ready" else 503)
 
-    return Views(open_breaches, where_held)
+    async def own_export_rows(at: int, filters: dict[str, str]) -> list[dict[str, Any]] | None:
+        """The export rows of the owned publics in ``filters``' segment (the registry says which,
+        so only theirs are computed), in slices; None past ``MAX_EXPORT_PUBLICS``."""
+        engine = pipeline.engine
+        rows: list[dict[str, Any]] = []
+        started = time.perf_counter()
+        for public_id in kpi.owned():
+            info = engine.registry.get(public_id)
+            segment = info.segment if info is not None else None
+            if filters and (
+                segment is None
+                or any(
+                    getattr(segment, name) != value for name, value in filters.items() if name != "profile"
+                )
+            ):
+                continue
+            profile = engine.profile_of(public_id)
+            if filters.get("profile") not in (None, profile.name):
+                continue
+            rows.append(export.row_of(kpi.table_now(public_id, at), profile, info))
+            if len(rows) > MAX_EXPORT_PUBLICS:
+                return None
+            if time.perf_counter() - started >= EXPORT_SLICE_S:
+                await asyncio.sleep(0)
+                started = time.perf_counter()
+        return rows
+
+    @app.page("/export/rows")
+    async def get_export_rows(web: Any, request: Any) -> Any:
+        checked = export_query(request.query, pipeline.engine.profiles, now_ms())
+        if isinstance(checked, str):
+            return web.json({"error": checked}, status=400)
+        if (reason := not_exact()) is not None:
+            return busy(web, reason)
+        rows = await own_export_rows(*checked)
+        if rows is None:
+            return web.json({"error": TOO_MANY_TO_EXPORT}, status=400)
+        return compressed(web, request, {"rows": rows})
+
+    async def export_rows(request: Any, at: int, filters: dict[str, str]) -> list[dict[str, Any]] | str:
+        if (reason := not_exact()) is not None:
+            return reason
+        rows = await own_export_rows(at, filters)
+        if rows is None:
+            return TOO_MANY_TO_EXPORT
+        answers = await others(request, f"/export/rows?{urlencode({'at': at, **filters})}")
+        if isinstance(answers, str):
+            return answers
+        for body in answers:
+            rows += body["rows"]
+        if len(rows) > MAX_EXPORT_PUBLICS:
+            return TOO_MANY_TO_EXPORT
+        return sorted(rows, key=lambda r: (r["name"], r["public_id"]))
+
+    return Views(open_breaches, where_held, export_rows)
+
+
+#: Most publics one export holds: a region's list is thousands; the nation is asked region by region.
+MAX_EXPORT_PUBLICS = 20_000
+TOO_MANY_TO_EXPORT = f"the segment has more than {MAX_EXPORT_PUBLICS} publics; export it region by region"
+#: The longest the export rows keep the loop before yielding.
+EXPORT_SLICE_S = 0.02
+
+
+def export_query(query: Any, profiles: Profiles, now: int) -> tuple[int, dict[str, str]] | str:
+    """``GET /export/rows``'s ``at`` and segment filters (the worker gathering passes its ``at`` in
+    epoch ms, so every worker computes the same instant)."""
+    if "kpi" in query:
+        return "kpi: an export holds every KPI; filter by region, level, theme or profile"
+    return breach_query(query, profiles, now)
 
 
 def compressed(web: Any, request: Any, body: dict[str, Any]) -> Any:

@@ -140,7 +140,7 @@ def filters_form(chosen: Chosen, regions: Sequence[str]) -> str:
     )
 
 
-def _chosen_text(chosen: Chosen) -> str:
+def chosen_text(chosen: Chosen) -> str:
     parts = [
         region_name(chosen.region) if chosen.region else "вся страна",
         words.LEVELS_RU[chosen.level] if chosen.level else "все уровни",
@@ -230,13 +230,20 @@ def overview(
 ) -> str:
     """``/``: the filters, the breaching publics of the chosen segment and its leaderboard."""
     summary = (
-        f"{_chosen_text(chosen)}: {words.counted(publics, words.PUBLIC)} под наблюдением, "
+        f"{chosen_text(chosen)}: {words.counted(publics, words.PUBLIC)} под наблюдением, "
         f"нарушают хотя бы один KPI — {words.number(breaching_total)}."
     )
     warn = f'<p class="problem" role="alert">{escape(notice)}</p>' if notice else ""
+    segment = urlencode({k: v for k in ("region", "level", "theme") if (v := getattr(chosen, k))})
+    download = (
+        '<p class="export muted">Выгрузить сегмент со всеми KPI на этот момент: '
+        f'<a href="{escape("/export.xlsx?" + segment)}" download>таблица XLSX</a> · '
+        f'<a href="{escape("/export.csv?" + segment)}" download>CSV</a></p>'
+    )
     body = (
         f"<h1>Госпаблики: нарушения и лучшие практики</h1>"
-        f'<section>{filters_form(chosen, regions)}<p class="summary">{escape(summary)}</p>{warn}</section>'
+        f'<section>{filters_form(chosen, regions)}<p class="summary">{escape(summary)}</p>'
+        f"{download}{warn}</section>"
         + breaching_section(breaching, breaching_total, shown, chosen, offset)
         + leaderboard_section(leaders, chosen, ranked_total, next_cursor)
     )

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 from typing import Any, Final
 
-from agents.page import model, render
+from agents.page import export, model, render
+from agents.page.model import MOSCOW
 from agents.query import whole_number
 from agents.readiness import RETRY_AFTER_S
 from agents.segments import MAX_CURSOR_OFFSET, Filters, RankingQuery, decode_cursor, ranking
@@ -22,6 +24,7 @@ from schemas.validate import valid_public_id
 from streams.core.breaches import breaches
 from streams.core.days import daily
 from streams.core.rankings import RANKED
+from streams.core.timebase import now_ms
 from streams.pipeline import Pipeline
 from streams.serving import segment_counts
 
@@ -157,9 +160,65 @@ def register(app: Any, views: Views, pipeline: Pipeline, client: Any, app_id: st
         )
         return web.html(html, headers=dict(render.HEADERS))
 
+    @app.page("/export.xlsx")
+    async def get_export_xlsx(web: Any, request: Any) -> Any:
+        return await _export(web, request, views, "xlsx")
+
+    @app.page("/export.csv")
+    async def get_export_csv(web: Any, request: Any) -> Any:
+        return await _export(web, request, views, "csv")
+
     @app.page("/card/{public_id}")
     async def get_card(web: Any, request: Any, public_id: str) -> Any:
         return await views.where_held(web, request, public_id, card_answer, busy_page=card_busy)
+
+
+EXPORT_PARAMETERS: Final = ("region", "level", "theme", "at")
+CONTENT_TYPES: Final = {
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "csv": "text/csv; charset=utf-8",
+}
+
+
+def _refused(web: Any, title: str, problem: str) -> Any:
+    return web.html(render.problem_page(title, problem), status=400, headers=dict(render.HEADERS))
+
+
+async def _export(web: Any, request: Any, views: Views, kind: str) -> Any:
+    """The chosen segment's publics at ``at`` (default now) as a file, or a Russian page saying why not."""
+    query = request.query
+    unknown = [name for name in query if name not in EXPORT_PARAMETERS]
+    if unknown:
+        problem = f"Неизвестный параметр «{unknown[0]}»: выгрузка берёт регион, уровень, тему и момент (at)."
+        return web.html(
+            render.problem_page("Неверная ссылка", problem), status=400, headers=dict(render.HEADERS)
+        )
+    checked = chosen_of({k: v for k, v in query.items() if k != "at"})
+    if isinstance(checked, str):
+        return web.html(
+            render.problem_page("Неверная ссылка", checked), status=400, headers=dict(render.HEADERS)
+        )
+    chosen = checked[0]
+    at = instant(query.get("at"), now_ms())
+    if isinstance(at, str):
+        return _refused(web, "Неверный момент", at)
+    filters = {name: value for name in ("region", "level", "theme") if (value := getattr(chosen, name))}
+    rows = await views.export_rows(request, at, filters)
+    if isinstance(rows, str):
+        page = render.problem_page(
+            "Выгрузка не готова",
+            "Выгрузку сейчас не собрать: " + rows + ". Сузьте выбор или повторите через несколько секунд.",
+        )
+        return web.html(page, status=503, headers={**render.HEADERS, "Retry-After": str(RETRY_AFTER_S)})
+    if kind == "xlsx":
+        body = export.xlsx_bytes(rows, render.chosen_text(chosen), at)
+    else:
+        body = export.csv_bytes(rows)
+    name = (
+        f"gospulse-{chosen.region or 'RU'}-{datetime.fromtimestamp(at / 1000, MOSCOW):%Y-%m-%d-%H%M}.{kind}"
+    )
+    headers = {**render.HEADERS, "Content-Disposition": f'attachment; filename="{name}"'}
+    return web.bytes(body, content_type=CONTENT_TYPES[kind], headers=headers)
 
 
 async def _leaderboard(client: Any, app_id: str, chosen: render.Chosen, offset: int) -> dict[str, Any] | str:

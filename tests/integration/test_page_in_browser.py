@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import orjson
 import pytest
 
@@ -87,7 +88,8 @@ BREACHES = {
 
 
 @pytest.fixture
-def browser() -> Iterator[Any]:
+def browser(tmp_path: Path) -> Iterator[Any]:
+    """Headless Chromium; what it downloads goes to ``tmp_path / "downloads"``."""
     chromium, driver_path = tool("chromium"), tool("chromedriver")
     from selenium import webdriver
     from selenium.webdriver.chrome.options import Options
@@ -99,7 +101,13 @@ def browser() -> Iterator[Any]:
         options.add_argument(arg)
     options.add_argument("--window-size=1100,1400")
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # what the console says
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    options.add_experimental_option(
+        "prefs", {"download.default_directory": str(downloads), "download.prompt_for_download": False}
+    )
     driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+    driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
     try:
         yield driver
     finally:
@@ -170,6 +178,36 @@ def test_a_curator_reads_breaches_leaders_and_a_card_as_the_api_gives_them(
     assert problem == "подписчиков за неделю −1,5 % при норме не ниже −1 %"
     assert "Нижегородская область" in browser.find_element(By.CSS_SELECTOR, "select[name=region]").text
     screenshot(browser, shots / "page-overview.png", 1100)
+
+    # the region's report, as the page's link downloads it: every public, the API's numbers
+    browser.find_element(By.PARTIAL_LINK_TEXT, "таблица XLSX").click()
+
+    def downloaded() -> Path:
+        files = [f for f in (tmp_path / "downloads").iterdir() if f.suffix == ".xlsx"]
+        assert files, list((tmp_path / "downloads").iterdir())
+        return files[0]
+
+    report = openpyxl.load_workbook(eventually(downloaded, timeout_s=30))
+    sheet = report["Паблики"]
+    header = [c.value for c in sheet[1]]
+    lines = {
+        r[1].value: dict(zip(header, [c.value for c in r], strict=True)) for r in sheet.iter_rows(min_row=2)
+    }
+    assert set(lines) == set(PUBLICS)
+    assert lines["vk:-501"]["Паблик"] == "Дом культуры «Кстово»"
+    assert lines["vk:-501"]["Публикации за 7 дней, публикаций"] == 1
+    assert lines["vk:-501"]["Публикации за 7 дней: оценка"] == "нарушение"
+    status, gorodets_table = get_json(f"{api}/publics/vk:-503")
+    subscribers = kpi_values(gorodets_table, gorodets_table["at"])["subscribers"]
+    assert lines["vk:-503"]["Прирост подписчиков за 7 дней, %"] == pytest.approx(subscribers, abs=1e-4)
+    breached = {
+        (p, kpi)
+        for p, line in lines.items()
+        for kpi in ("posting", "engagement", "subscribers")
+        if line[f"{words.KPI_NAMES[kpi]}: оценка"] == "нарушение"
+    }
+    assert breached == BREACHES
+    browser.get(f"{api}/?region=RU-NIZ")
 
     # the leaderboard by posts: the API's order, the API's values in words
     browser.set_window_size(1100, 1400)

@@ -94,6 +94,12 @@ def test_segments_and_leaderboards_answer_as_the_published_schema_says(
         "medians": dict.fromkeys(sport["medians"]),
     }
 
+    # this worker's rows of the region's report: every public, registered only too
+    status, exported = get_json(f"{api}/export/rows?region=RU-NIZ")
+    assert status == 200 and sorted(r["public_id"] for r in exported["rows"]) == sorted(PUBLICS), exported
+    check(document, "/export/rows", 200, exported)
+    assert get_json(f"{api}/export/rows?kpi=posting")[0] == 400
+
     # the leaderboard of the culture segment, two rows a page
     query = {"kpi": "posts_7d", "region": "RU-NIZ", "level": "municipal", "theme": "culture", "limit": "2"}
     status, first = get_json(f"{api}/segments/ranking?{urllib.parse.urlencode(query)}")
