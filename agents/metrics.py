@@ -139,7 +139,8 @@ class WorkerMetrics:
         """The exposition text (call it in a thread: it walks the breach series)."""
         started = time.perf_counter()
         body = generate_latest(self.registry)
-        body += tally_text(self.sources.kpi.tally, self.breach_series).encode()
+        kpi = self.sources.kpi
+        body += tally_text(kpi.tally, self.breach_series, describe=describer(kpi.engine)).encode()
         self.scrape_seconds.observe(time.perf_counter() - started)
         return gzip.compress(body, compresslevel=1) if gzipped else body
 
@@ -378,6 +379,11 @@ _TALLY_HELP = {
     "of its value.",
     "gospulse_public_kpi_breach_since_timestamp_seconds": "When a public's breach of a KPI opened "
     "(Unix time).",
+    "gospulse_public_info": "1 for each public with a breach series: its name, region, level, theme and "
+    "profile as curators read them (alerts join it by public_id).",
+    "gospulse_segment_info": "1 for each segment with publics: its region, level and theme as curators "
+    "read them (the segment alert joins it).",
+    "gospulse_kpi_info": "1 for each KPI: its name as curators read it (the segment alert joins it).",
     "gospulse_public_kpi_breaches_omitted": "Breaches left out of the per-public series because of the "
     "per-worker cap.",
     "gospulse_segment_posts_7d": "Posts in the last 7 days, summed over a segment's publics.",
@@ -404,7 +410,42 @@ def _head(name: str) -> str:
     return f"# HELP {name} {_TALLY_HELP[name]}\n# TYPE {name} gauge\n"
 
 
-def tally_text(tally: BreachTally, cap: int, now_ms: int | None = None) -> str:
+#: A public's words for its alerts: (public_id, region, level, theme, profile name) -> label values.
+Describe = Callable[[str, str | None, str | None, str | None, str], dict[str, str]]
+
+
+def segment_words(region: str | None, level: str | None, theme: str | None) -> dict[str, str]:
+    """A segment as the curators' page names it."""
+    from agents.page.regions import region_name
+    from agents.page.words import LEVELS_RU, THEMES_RU
+
+    return {
+        "region_name": region_name(region) if region and region != UNKNOWN else "регион не указан",
+        "level_name": LEVELS_RU.get(level or "", "уровень не указан"),
+        "theme_name": THEMES_RU.get(theme or "", "тема не указана"),
+    }
+
+
+def describer(engine: Any) -> Describe:
+    """``Describe`` from the engine's registry and profiles: what the curators' page shows."""
+
+    def describe(
+        public_id: str, region: str | None, level: str | None, theme: str | None, profile: str
+    ) -> dict[str, str]:
+        info = engine.registry.get(public_id)
+        found = engine.profiles.profiles.get(profile)
+        return {
+            "name": info.name if info is not None else public_id,
+            **segment_words(region, level, theme),
+            "profile_title": found.shown if found is not None else profile,
+        }
+
+    return describe
+
+
+def tally_text(
+    tally: BreachTally, cap: int, now_ms: int | None = None, describe: Describe | None = None
+) -> str:
     """The per-segment gauges and the per-public breach series, as exposition text.
 
     Rendered to strings directly rather than through prometheus-client's metric objects: at 175 000
@@ -425,8 +466,16 @@ def tally_text(tally: BreachTally, cap: int, now_ms: int | None = None) -> str:
     trends = [_head("gospulse_segment_posts_7d")]
     responding = [_head("gospulse_segment_response_p90_working_seconds")]
     responding_n = [_head("gospulse_segment_publics_responding")]
+    seen_segments: set[tuple[str, str, str]] = set()
+    segment_infos = [_head("gospulse_segment_info")]
     for segment in sorted(publics_by):
         region, level, theme, profile = (_escape(v) for v in segment)
+        if describe is not None and (region, level, theme) not in seen_segments:
+            seen_segments.add((region, level, theme))
+            said = ",".join(f'{k}="{_escape(v)}"' for k, v in segment_words(*segment[:3]).items())
+            segment_infos.append(
+                f'gospulse_segment_info{{region="{region}",level="{level}",theme="{theme}",{said}}} 1\n'
+            )
         where = f'region="{region}",level="{level}",theme="{theme}",profile="{profile}"'
         publics.append(f"gospulse_publics{{{where}}} {publics_by[segment]}\n")
         trends.append(f"gospulse_segment_posts_7d{{{where}}} {posts.get(segment, 0)}\n")
@@ -441,6 +490,7 @@ def tally_text(tally: BreachTally, cap: int, now_ms: int | None = None) -> str:
     value = [_head("gospulse_public_kpi_breach_value")]
     threshold = [_head("gospulse_public_kpi_breach_threshold")]
     since = [_head("gospulse_public_kpi_breach_since_timestamp_seconds")]
+    infos = [_head("gospulse_public_info")]
     exported = omitted = 0
     for public_id in list(tally.breaching):
         breaches = tally.breaching.get(public_id)
@@ -449,6 +499,11 @@ def tally_text(tally: BreachTally, cap: int, now_ms: int | None = None) -> str:
         if exported + len(breaches) > cap:
             omitted += len(breaches)
             continue
+        if describe is not None and breaches:
+            first = breaches[0]
+            words = describe(public_id, first["region"], first["level"], first["theme"], first["profile"])
+            said = ",".join(f'{k}="{_escape(v)}"' for k, v in words.items())
+            infos.append(f'gospulse_public_info{{public_id="{_escape(public_id)}",{said}}} 1\n')
         for b in breaches:
             region, level, theme = (_escape(b[k] or UNKNOWN) for k in ("region", "level", "theme"))
             labels = (
@@ -466,7 +521,13 @@ def tally_text(tally: BreachTally, cap: int, now_ms: int | None = None) -> str:
     segments = (
         "".join(publics) + "".join(breaching) + "".join(trends) + "".join(responding) + "".join(responding_n)
     )
-    return segments + "".join(value) + "".join(threshold) + "".join(since) + tail
+    described = ""
+    if describe is not None:
+        from agents.page.words import KPI_NAMES
+
+        kpis = "".join(f'gospulse_kpi_info{{kpi="{k}",kpi_name="{_escape(KPI_NAMES[k])}"}} 1\n' for k in KPIS)
+        described = "".join(infos) + "".join(segment_infos) + _head("gospulse_kpi_info") + kpis
+    return segments + "".join(value) + "".join(threshold) + "".join(since) + described + tail
 
 
 def lag_seconds(

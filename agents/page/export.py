@@ -73,7 +73,7 @@ def row_of(table: Mapping[str, Any], profile: Profile, info: PublicInfo | None) 
         "region": table["region"],
         "level": table["level"],
         "theme": table["theme"],
-        "profile": profile.name,
+        "profile": profile.shown,
         "kpis": kpis,
     }
 

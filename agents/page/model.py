@@ -303,7 +303,7 @@ def card(
         public_id,
         title_of(public_id, info),
         segment_text(table["region"], table["level"], table["theme"]),
-        profile.name,
+        profile.shown,
         when(table["at"], zone_of(info)),
         kpi_rows(table, profile, breached),
         charts(days, profile),

@@ -32,6 +32,8 @@ class Profile:
     """One profile's thresholds; ``None`` is ``"off"``."""
 
     name: str = DEFAULT_PROFILE
+    #: What curators read for it («Обычный», «Флагман»); not inherited from the default profile.
+    title: str | None = None
     min_posts_7d: int | None = 3
     max_silence_h: float | None = 72
     max_response_wh_p90_h: float | None = 4
@@ -45,6 +47,11 @@ class Profile:
     @property
     def sla_wh_ms(self) -> int:
         return round(self.sla_wh_h * 3_600_000)
+
+    @property
+    def shown(self) -> str:
+        """The profile as curators read it: its title, else its name."""
+        return self.title or self.name
 
 
 #: The built-in values of §4, for the keys ``[profiles.default]`` leaves out (and with no file).
@@ -103,7 +110,9 @@ _NUMBER_KEYS: Final = {
     "min_er_day_7d": (False, 0.0, True, "percent, such as 0.05"),
     "min_net_subscribers_pct_7d": (False, -100.0, True, "percent, such as -1.0"),
 }
-_PROFILE_KEYS: Final = (*_NUMBER_KEYS, "workday")
+_PROFILE_KEYS: Final = ("title", *_NUMBER_KEYS, "workday")
+#: The longest profile title (it is shown in alerts and on the card).
+TITLE_MAX: Final = 60
 _SEGMENT_KEYS: Final = ("level", "theme", "region", "profile")
 
 
@@ -142,9 +151,17 @@ def _profile(source: str, name: str, table: Any, base: Profile) -> Profile:
     where = f"profiles.{name}"
     if not isinstance(table, dict):
         raise _fault(source, where, "is not a table; write [profiles.NAME] with thresholds under it")
-    changes: dict[str, Any] = {"name": name}
+    changes: dict[str, Any] = {"name": name, "title": None}
     for key, value in table.items():
-        if key == "workday":
+        if key == "title":
+            if not (isinstance(value, str) and 0 < len(value.strip()) <= TITLE_MAX):
+                raise _fault(
+                    source,
+                    f"{where}.title",
+                    f'{value!r} is not a name of 1 to {TITLE_MAX} characters; write e.g. title = "Флагман"',
+                )
+            changes["title"] = value.strip()
+        elif key == "workday":
             changes["workday"] = _workday(source, f"{where}.workday", value)
         elif key in _NUMBER_KEYS:
             changes[key] = _number(source, f"{where}.{key}", key, value)

@@ -106,6 +106,28 @@ def test_per_public_breach_series_are_capped_and_the_rest_counted(worker: Worker
     assert got[("gospulse_public_kpi_breach_threshold", labels)] == 3
     assert got[("gospulse_public_kpi_breach_since_timestamp_seconds", labels)] > 1.7e9
     assert got[("gospulse_public_kpi_breaches_omitted", ())] == 2
+    # the exported public in curators' words, once: alerts join it by public_id
+    infos = [dict(labels) for (name, labels), _ in got.items() if name == "gospulse_public_info"]
+    assert infos == [
+        {
+            "public_id": "vk:-2",
+            "name": "vk:-2",
+            "region_name": "Нижегородская область",
+            "level_name": "муниципальный",
+            "theme_name": "культура",
+            "profile_title": "default",
+        }
+    ]
+    segments = {
+        dict(labels)["region_name"] for (name, labels), _ in got.items() if name == "gospulse_segment_info"
+    }
+    assert segments == {"Нижегородская область", "Москва"}
+    kpis = {
+        dict(labels)["kpi"]: dict(labels)["kpi_name"]
+        for (name, labels), _ in got.items()
+        if name == "gospulse_kpi_info"
+    }
+    assert kpis["posting"] == "Публикации за 7 дней" and len(kpis) == 6
 
 
 def test_promtool_finds_the_exposition_clean(worker: Worker) -> None:

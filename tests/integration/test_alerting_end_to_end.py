@@ -8,6 +8,7 @@ evaluations every second, Alertmanager's group waits); the curators' working-hou
 
 from __future__ import annotations
 
+import re
 import subprocess
 import time
 import urllib.request
@@ -39,6 +40,12 @@ from tests.tools import tool
 CULTURE = {"region": "RU-NIZ", "level": "municipal", "theme": "culture"}
 SPORT = {"region": "RU-NIZ", "level": "settlement", "theme": "sport"}
 PUBLICS = {"vk:-301": CULTURE, "vk:-302": CULTURE, "vk:-303": CULTURE, "vk:-304": SPORT}
+NAMES = {
+    "vk:-301": "Дом культуры «Юность», г. Кстово",
+    "vk:-302": "Краеведческий музей г. Городец",
+    "vk:-303": "Центральная библиотека, г. Арзамас",
+    "vk:-304": "Стадион с. Дивеево",
+}
 
 
 @pytest.fixture
@@ -111,7 +118,7 @@ def test_a_breach_reaches_the_curators_as_one_digest_per_segment_and_resolves(
     ).start(timeout_s=30)
     try:
         now = int(time.time() * 1000)
-        records = [{"v": 1, "public_id": p, "name": p, **s} for p, s in PUBLICS.items()]
+        records = [{"v": 1, "public_id": p, "name": NAMES[p], **s} for p, s in PUBLICS.items()]
         fine = [published(now - 60_000 * i, f"ok{i}", public_id="vk:-303") for i in (1, 2)]
         publish(broker, prefix, [orjson.dumps(e) for e in fine], tmp_path / "first.jsonl", records)
 
@@ -139,9 +146,17 @@ def test_a_breach_reaches_the_curators_as_one_digest_per_segment_and_resolves(
         alerts = sorted(digest["alerts"], key=lambda a: a["labels"]["public_id"])
         assert [a["labels"]["public_id"] for a in alerts] == ["vk:-301", "vk:-302"]
         assert all(a["labels"]["audience"] == "curator" and a["labels"]["kpi"] == "posting" for a in alerts)
-        description = alerts[0]["annotations"]["description"]
-        assert description.startswith("vk:-301 (RU-NIZ, municipal, culture, профиль default): ")
+        # in a curator's words: the public's name and segment, Moscow time, no code
+        annotations = alerts[0]["annotations"]
+        assert annotations["summary"] == "Дом культуры «Юность», г. Кстово: мало публикаций за неделю"
+        description = annotations["description"]
+        assert description.startswith(
+            "Дом культуры «Юность», г. Кстово "
+            "(Нижегородская область, муниципальный, культура; профиль «default»): "
+        ), description
         assert "публикаций за 7 дней — 0 при норме не менее 2" in description
+        assert re.search(r"В нарушении с \d\d\.\d\d\.20\d\d \d\d:\d\d \(МСК\)\.", description), description
+        assert annotations["segment"] == "Нижегородская область · муниципальный · культура"
         assert alerts[0]["annotations"]["runbook_url"] == "docs/runbook.md#gospulsepublicnotposting"
         # the alert links to the public's card on the curators' page, and the link opens it
         card_url = alerts[0]["annotations"]["page_url"]
@@ -159,7 +174,9 @@ def test_a_breach_reaches_the_curators_as_one_digest_per_segment_and_resolves(
         )
         # the Telegram message is the Russian template, rendered by Alertmanager
         texts = [t["text"] for t in receiver.telegrams("curators-ru-niz") if isinstance(t, dict)]
-        assert any("RU-NIZ · муниципальный уровень · culture: нарушений — 2" in t for t in texts), texts
+        assert any("Нижегородская область · муниципальный · культура: нарушений — 2" in t for t in texts), (
+            texts
+        )
         assert any(f'<a href="{card_url}">карточка</a>' in t for t in texts), texts
 
         # pushed back into line, the segment's digest resolves

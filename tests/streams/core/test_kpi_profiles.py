@@ -20,6 +20,14 @@ def test_the_shipped_file_reads_and_its_profiles_take_defaults_from_default() ->
     assert profiles.choose("federal", "health", "RU-NIZ").name == "flagship"
     assert profiles.choose("settlement", "culture", "RU-NIZ").name == "card"
     assert profiles.choose("municipal", "culture", "RU-NIZ").name == "default"
+    # each with the title curators read; a title is never inherited from default
+    assert [profiles.profiles[n].shown for n in ("default", "flagship", "card")] == [
+        "Обычный",
+        "Флагманский",
+        "Визитка",
+    ]
+    untitled = parse_profiles('[profiles.default]\ntitle = "Обычный"\n[profiles.x]\n'.encode(), "p.toml")
+    assert untitled.profiles["x"].title is None and untitled.profiles["x"].shown == "x"
 
 
 def test_an_empty_default_takes_the_built_in_values() -> None:
@@ -80,6 +88,8 @@ def test_an_empty_default_takes_the_built_in_values() -> None:
             "segments[0].tier: unknown key",
         ),
         (b"thresholds = 1\n[profiles.default]\n", "p.toml: thresholds: unknown key"),
+        (b"[profiles.default]\ntitle = 5\n", "profiles.default.title: 5 is not a name of 1 to 60 characters"),
+        (b'[profiles.default]\ntitle = "  "\n', 'write e.g. title = "Флагман"'),
     ],
 )
 def test_each_fault_names_the_file_the_key_and_the_fix(text: bytes, message: str) -> None:
