@@ -46,9 +46,20 @@ Lookup = Callable[[str], PublicInfo | None]
 
 
 def when(ms: int, zone: ZoneInfo = MOSCOW) -> str:
-    """«26 ноября, 14:05» in ``zone``."""
+    """«26 ноября, 14:05 МСК», «26 ноября, 16:05 МСК+2»: in ``zone``, named as Russians name zones
+    (by their difference from Moscow), so times of two regions side by side never mislead."""
     t = datetime.fromtimestamp(ms / 1000, zone)
-    return f"{t.day} {MONTHS[t.month - 1]}, {t:%H:%M}"
+    return f"{t.day} {MONTHS[t.month - 1]}, {t:%H:%M} {zone_label(t)}"
+
+
+def zone_label(t: datetime) -> str:
+    """«МСК», «МСК+2», «МСК−1»: ``t``'s offset from Moscow."""
+    offset = t.utcoffset()
+    minutes = round((offset.total_seconds() if offset is not None else 0) / 60) - 180
+    if minutes == 0:
+        return "МСК"
+    hours = f"{abs(minutes) // 60}" + (f":{abs(minutes) % 60:02d}" if minutes % 60 else "")
+    return f"МСК{'+' if minutes > 0 else words.MINUS}{hours}"
 
 
 def zone_of(info: PublicInfo | None) -> ZoneInfo:
@@ -98,13 +109,14 @@ def breaching(
         first = held[0]
         profile = profiles.profiles.get(first["profile"]) or profiles.profiles["default"]
         ordered = sorted(held, key=lambda b: CARD_ORDER.index(b["kpi"]))
+        kinds = {b["kpi"]: b for b in ordered}
+        silent = "silence" in kinds and "posting" in kinds and kinds["posting"]["value"] == 0
         problems = tuple(
             Problem(
-                b["kpi"],
-                words.breach_text(b["kpi"], b["value"], b["threshold"], profile),
-                f"с {when(b.get('since', b['at']), zone)}",
+                b["kpi"], problem_text(b, profile, kinds["posting"] if silent else None), since_text(b, zone)
             )
             for b in ordered
+            if not (silent and b["kpi"] == "posting")  # said by the silence line: one line a problem
         )
         out.append(
             BreachingPublic(
@@ -116,6 +128,27 @@ def breaching(
             )
         )
     return out
+
+
+def problem_text(b: Mapping[str, Any], profile: Profile, posting: Mapping[str, Any] | None = None) -> str:
+    """A breach in words; a silence with ``posting`` (no post in 7 days either) says both norms."""
+    text = words.breach_text(b["kpi"], b["value"], b["threshold"], profile)
+    if posting is None:
+        return text
+    least = words.counted(posting["threshold"], words.POST, genitive=True)
+    if b["value"] is None:
+        return f"{text} (норма — не меньше {least} за 7 дней)"
+    return text.removesuffix(")") + f", не меньше {least} за 7 дней)"
+
+
+def since_text(b: Mapping[str, Any], zone: ZoneInfo) -> str:
+    """Since when: a silence began when the last post plus the norm passed, which the state tells;
+    any other breach is dated by when a worker first judged it so, and says «замечено»."""
+    seen = b.get("since", b["at"])
+    if b["kpi"] == "silence" and b["value"] is not None:
+        began = round(b["at"] - b["value"] * 1000 + b["threshold"] * 1000)
+        return f"с {when(min(began, seen), zone)}"
+    return f"замечено {when(seen, zone)}"
 
 
 def ranked_value(kpi: str, value: float) -> str:
@@ -213,8 +246,8 @@ def kpi_rows(table: Mapping[str, Any], profile: Profile, breached: set[str]) -> 
         KpiRow(
             kpi,
             words.KPI_NAMES[kpi],
-            words.value_text(kpi, values[kpi]),
-            words.norm_text(kpi, limits[kpi]),
+            words.value_text(kpi, values[kpi], words.card_digits(kpi, values[kpi], limits[kpi])),
+            words.norm_text(kpi, limits[kpi], words.card_digits(kpi, values[kpi], limits[kpi])),
             "off" if limits[kpi] is None else "bad" if kpi in breached else "ok",
         )
         for kpi in CARD_ORDER

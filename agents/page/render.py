@@ -185,7 +185,20 @@ def breaching_section(
     return f'<section id="breaching"><h2>{escape(heading)}</h2>{listed}{more}</section>'
 
 
-def leaderboard_section(rows: Sequence[Leader], chosen: Chosen, total: int, next_cursor: str | None) -> str:
+#: Why a public of the segment has no score for a ranked KPI (and is left out of its leaderboard).
+UNRANKED_WHY: Final = {
+    "er_day_7d": "не известно число подписчиков",
+    "response_wh_p90_s_7d": "за 7 дней не было ни одного ответа жителям",
+    "posts_7d": "ещё не пришло ни одного события",
+    "net_subscribers_7d": "ещё не пришло ни одного события",
+    "overdue_wh": "жители не писали комментариев за 7 дней",
+}
+
+
+def leaderboard_section(
+    rows: Sequence[Leader], chosen: Chosen, total: int, next_cursor: str | None, publics: int | None = None
+) -> str:
+    """The leaderboard; ``publics`` (the segment's) says how many are left out for lack of data."""
     tabs = "".join(
         f'<a href="{escape("/?" + chosen.query(kpi=kpi) + "#leaders")}"'
         f"{' class=current' if kpi == chosen.kpi else ''}>{escape(name)}</a>"
@@ -209,9 +222,13 @@ def leaderboard_section(rows: Sequence[Leader], chosen: Chosen, total: int, next
             href = "/?" + chosen.query(cursor=next_cursor) + "#leaders"
             body += f'<p class="more"><a href="{escape(href)}">Дальше →</a></p>'
     counted = words.counted(total, words.PUBLIC)
+    left = ""
+    if publics is not None and publics > total:
+        without = words.counted(publics - total, words.PUBLIC)
+        left = f" Без данных и не ранжированы: {without} ({UNRANKED_WHY[chosen.kpi]})."
     return (
         f'<section id="leaders"><h2>Лучшие в сегменте</h2><nav class="kpis">{tabs}</nav>'
-        f'<p class="muted">Ранжировано {escape(counted)}; лучшие — первыми.</p>{body}</section>'
+        f'<p class="muted">Ранжировано {escape(counted)}; лучшие — первыми.{escape(left)}</p>{body}</section>'
     )
 
 
@@ -245,7 +262,7 @@ def overview(
         f'<section>{filters_form(chosen, regions)}<p class="summary">{escape(summary)}</p>'
         f"{download}{warn}</section>"
         + breaching_section(breaching, breaching_total, shown, chosen, offset)
-        + leaderboard_section(leaders, chosen, ranked_total, next_cursor)
+        + leaderboard_section(leaders, chosen, ranked_total, next_cursor, publics)
     )
     return page("Нарушения и лучшие практики", body)
 

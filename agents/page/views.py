@@ -15,6 +15,7 @@ from typing import Any, Final
 
 from agents.page import export, model, render
 from agents.page.model import MOSCOW
+from agents.page.regions import REGIONS
 from agents.query import whole_number
 from agents.readiness import RETRY_AFTER_S
 from agents.segments import MAX_CURSOR_OFFSET, Filters, RankingQuery, decode_cursor, ranking
@@ -141,6 +142,13 @@ def register(app: Any, views: Views, pipeline: Pipeline, client: Any, app_id: st
         if isinstance(counted, str):
             notices.append(counted)
             counted = []
+        known = REGIONS.keys() | {s["region"] for s in counted}
+        if chosen.region is not None and counted and chosen.region not in known:
+            problem = (
+                f"Регион «{chosen.region}» неизвестен: такого субъекта нет, и пабликов с ним нет; "
+                "выберите регион из списка."
+            )
+            return _refused(web, "Неверная ссылка", problem)
         lookup = pipeline.engine.registry.get
         wanted = Filters(chosen.region, chosen.level, chosen.theme)
         publics = sum(s["publics"] for s in counted if wanted.admits(s["region"], s["level"], s["theme"]))

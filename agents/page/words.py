@@ -102,6 +102,25 @@ def span(seconds: float, genitive: bool = False) -> str:
     return counted(hours_between(seconds), HOUR, genitive=genitive)
 
 
+def days_hours(seconds: float) -> str:
+    """A long wall-clock span as a person says it: «6 дней 3 часа», «2 дня», «30 часов» under two days."""
+    if seconds < 2 * 86_400:
+        return span(seconds)
+    days, rest = divmod(int(seconds), 86_400)
+    hours = rest // 3600
+    return counted(days, DAY) + (f" {counted(hours, HOUR)}" if hours else "")
+
+
+def apart(value: float, threshold: float, digits: int, most: int = 4) -> int:
+    """The fewest decimals (from ``digits``) at which ``value`` and ``threshold`` read differently: a
+    breach is never shown as equal to its norm («0,049 % при норме 0,05 %», not «0,05 % при норме
+    0,05 %»)."""
+    for d in range(digits, most + 1):
+        if number(value, d) != number(threshold, d):
+            return d
+    return most
+
+
 def work_hours(seconds: float, genitive: bool = False) -> str:
     return counted(hours_between(seconds), WORK_HOUR, genitive=genitive)
 
@@ -120,8 +139,8 @@ def segment(region_name: str, level: str | None, theme: str | None) -> str:
     return " · ".join(parts)
 
 
-def value_text(kpi: str, value: float | None) -> str:
-    """A KPI's value as the card shows it."""
+def value_text(kpi: str, value: float | None, digits: int | None = None) -> str:
+    """A KPI's value as the card shows it (``digits``: decimals of a percentage, ``card_digits``)."""
     if value is None:
         return {"silence": "публикаций не было", "response_time": "ответов не было"}.get(kpi, "нет данных")
     if kpi == "posting":
@@ -133,11 +152,18 @@ def value_text(kpi: str, value: float | None) -> str:
     if kpi == "overdue":
         return counted(value, COMMENT)
     if kpi == "engagement":
-        return percent(value)
-    return percent(value, 1)  # subscribers
+        return percent(value, digits or 2)
+    return percent(value, digits or 1)  # subscribers
 
 
-def norm_text(kpi: str, threshold: float | None) -> str:
+def card_digits(kpi: str, value: float | None, threshold: float | None) -> int | None:
+    """Decimals that keep a percentage apart from its norm on the card (None: the usual)."""
+    if kpi not in ("engagement", "subscribers") or value is None or threshold is None:
+        return None
+    return apart(value, threshold, 2 if kpi == "engagement" else 1)
+
+
+def norm_text(kpi: str, threshold: float | None, digits: int | None = None) -> str:
     """A KPI's threshold as a norm: «не меньше 3», «не больше 4 рабочих часов»; off: not checked."""
     if threshold is None:
         return "не проверяется"
@@ -150,8 +176,8 @@ def norm_text(kpi: str, threshold: float | None) -> str:
     if kpi == "overdue":
         return f"не больше {number(threshold)}"
     if kpi == "engagement":
-        return f"не меньше {percent(threshold)}"
-    return f"не ниже {percent(threshold, 1)}"  # subscribers
+        return f"не меньше {percent(threshold, digits or 2)}"
+    return f"не ниже {percent(threshold, digits or 1)}"  # subscribers
 
 
 def breach_text(kpi: str, value: float | None, threshold: float, profile: Profile) -> str:
@@ -160,9 +186,15 @@ def breach_text(kpi: str, value: float | None, threshold: float, profile: Profil
     if kpi == "silence":
         if value is None:
             return "публикаций нет ни одной"
-        return f"нет публикаций {span(value)} (норма — не больше {span(threshold, genitive=True)})"
+        return f"нет публикаций {days_hours(value)} (норма — не больше {span(threshold, genitive=True)})"
     if kpi == "response_time":
         assert value is not None
+        hours, norm = value / 3600, threshold / 3600
+        d = apart(hours_between(value), hours_between(threshold), 1)
+        if d > 1 or number(hours_between(value)) == number(hours_between(threshold)):
+            d = apart(hours, norm, 2)
+            shown = f"{number(hours, d)}{NBSP}{plural(round(hours, d), WORK_HOUR)}"
+            return f"ответ на комментарии — {shown} при норме {number(norm, d)}"
         return f"ответ на комментарии — {work_hours(value)} при норме {number(hours_between(threshold))}"
     if kpi == "posting":
         assert value is not None
@@ -173,6 +205,8 @@ def breach_text(kpi: str, value: float | None, threshold: float, profile: Profil
         return f"{counted(value, COMMENT)} без ответа дольше {sla} (допустимо {number(threshold)})"
     if kpi == "engagement":
         assert value is not None
-        return f"вовлечённость {percent(value)} в день при норме {percent(threshold)}"
+        d = apart(value, threshold, 2)
+        return f"вовлечённость {percent(value, d)} в день при норме {percent(threshold, d)}"
     assert value is not None
-    return f"подписчиков за неделю {percent(value, 1)} при норме не ниже {percent(threshold, 1)}"
+    d = apart(value, threshold, 1)
+    return f"подписчиков за неделю {percent(value, d)} при норме не ниже {percent(threshold, d)}"

@@ -26,7 +26,8 @@ def scores(table: dict[str, Any]) -> dict[str, float | None]:
         "response_wh_p90_s_7d": table["response_wh_p90_s_7d"],
         "posts_7d": table["posts_7d"],
         "net_subscribers_7d": table["joins_7d"] - table["leaves_7d"],
-        "overdue_wh": table["overdue_wh"],
+        # a page no citizen wrote to has nothing to be late with: it is not ranked on answers
+        "overdue_wh": table["overdue_wh"] if table["citizen_comments_7d"] else None,
     }
 
 

@@ -268,6 +268,12 @@ def test_a_curator_reads_breaches_leaders_and_a_card_as_the_api_gives_them(
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(f"{api}/?region=nizhny")
     assert refused.value.code == 400
+    # a well-formed code of no subject and no public is as wrong as a malformed one
+    browser.get(f"{api}/?region=XX-BAD")
+    assert "Регион «XX-BAD» неизвестен" in browser.find_element(By.TAG_NAME, "main").text
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"{api}/?region=XX-BAD")
+    assert refused.value.code == 400
 
     print(f"\npage load times (ms, as Chromium measured them): {orjson.dumps(times).decode()}")
     keep = os.environ.get("GOSPULSE_SCREENSHOTS")

@@ -45,7 +45,10 @@ def test_breaching_publics_are_named_with_their_problems_in_words() -> None:
     culture = rows[1]
     assert [p.kpi for p in culture.problems] == ["silence", "response_time"]  # the card's order
     assert culture.problems[0].text.replace(NBSP, " ").startswith("нет публикаций 4 дня")
-    assert culture.problems[1].since == f"с {model.when(t + 3_600_000)}"
+    # a silence is dated by the state: the last post (4 days before t) plus the 72-hour norm; any
+    # other breach by when it was first judged so, and says so
+    assert culture.problems[0].since == f"с {model.when(t - 86_400_000 + 1000)}"
+    assert culture.problems[1].since == f"замечено {model.when(t + 3_600_000)}"
     assert culture.segment == "Нижегородская область · муниципальный · культура"
     unknown = model.breaching([breach("vk:-9", "posting", 0, 3, t)], {}.get, BUILT_IN_PROFILES)
     assert unknown[0].name == "vk:-9"  # not in the registry: its id
@@ -56,7 +59,24 @@ def test_times_are_local_to_the_public() -> None:
     from zoneinfo import ZoneInfo
 
     assert model.when(t, ZoneInfo("Asia/Kamchatka")) != model.when(t)
-    assert model.when(0, ZoneInfo("UTC")) == "1 января, 00:00"
+    assert model.when(0, ZoneInfo("UTC")) == "1 января, 00:00 МСК−3"
+    assert model.when(t).endswith(" МСК") and model.when(t, ZoneInfo("Asia/Yekaterinburg")).endswith(" МСК+2")
+    assert model.when(t, ZoneInfo("Asia/Kolkata")).endswith(" МСК+2:30")
+
+
+def test_a_silent_page_is_one_line_with_both_norms() -> None:
+    t = T0
+    never = [breach("vk:-3", "posting", 0, 3, t), breach("vk:-3", "silence", None, 72 * 3600, t)]
+    [row] = model.breaching(never, {}.get, BUILT_IN_PROFILES)
+    assert [(p.kpi, p.text.replace(NBSP, " ")) for p in row.problems] == [
+        ("silence", "публикаций нет ни одной (норма — не меньше 3 публикаций за 7 дней)")
+    ]
+    assert row.problems[0].since.startswith("замечено ")  # no post: the state cannot date it
+    quiet = [breach("vk:-4", "posting", 0, 3, t), breach("vk:-4", "silence", 9 * 86_400, 72 * 3600, t)]
+    [row] = model.breaching(quiet, {}.get, BUILT_IN_PROFILES)
+    assert [p.text.replace(NBSP, " ") for p in row.problems] == [
+        "нет публикаций 9 дней (норма — не больше 3 дней, не меньше 3 публикаций за 7 дней)"
+    ]
 
 
 def test_leaders_are_named_and_their_values_read_in_words() -> None:

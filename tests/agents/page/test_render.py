@@ -60,6 +60,10 @@ def test_long_lists_and_leaderboards_link_their_next_page() -> None:
     assert any("offset=100" in h and "region=RU-NIZ" in h for h in links)
     board = render.leaderboard_section([Leader(1, "vk:-1", "a", "1")], chosen, 40, "bzIw")
     assert any("cursor=bzIw" in (a["href"] or "") for a in Parsed(board).all("a"))
+    # a leaderboard says how many of the segment it leaves out for lack of data, and why
+    answers = render.leaderboard_section([], render.Chosen(kpi="overdue_wh"), 12, None, publics=40)
+    assert "Без данных и не ранжированы: 28" in answers and "жители не писали" in answers
+    assert "Без данных" not in render.leaderboard_section([], chosen, 40, None, publics=40)
     assert "В выбранном сегменте нарушений нет" in render.breaching_section([], 0, 50, chosen, 0)
     deep = render.breaching_section(rows(1000), 5000, 50, chosen, 950)
     assert "offset=" not in deep and "сузьте выбор" in deep  # the list pages 1 000 deep, no further
