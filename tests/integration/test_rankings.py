@@ -61,9 +61,8 @@ def test_publics_are_ranked_in_their_segments_and_move_with_them(redis_server: E
         # no views: no engagement rate, so no place in its ranking; no replies: no response time
         assert await client.zcard(ranking_key("rk", "er_day_7d")) == 0
         assert await client.zcard(ranking_key("rk", "response_wh_p90_s_7d")) == 0
-        assert await ranking(client, ranking_key("rk", "overdue_wh", "RU-NIZ")) == [
-            ("vk:-3", 0), ("vk:-2", 0), ("vk:-1", 0)
-        ]  # fmt: skip
+        # no citizen wrote to any: none is ranked on late answers (a silent page would lead it)
+        assert await client.zcard(ranking_key("rk", "overdue_wh", "RU-NIZ")) == 0
 
         # the registry moves vk:-1 to sport: it leaves culture's sets, joins sport's, once in the rest
         registered(
