@@ -13,7 +13,9 @@ So while the oldest unapplied message has waited longer than ``catch_up_after_s`
 them was applied yet since it was assigned (a start onto a backlog: its age is not known until the
 first batch), or history was applied less than ``catch_up_after_s`` ago (messages whose events are
 over an hour old: a backfill, the simulator's past, which a worker can keep up with while every
-public's table is still partial), the KPI rounds and sweeps and the Redis tables wait: the changed
+public's table is still partial), or the worker started less than ``catch_up_after_s`` ago (a
+producer sends the registry first and then the past: judged in between, every registered public
+would break posting and silence), the KPI rounds and sweeps and the Redis tables wait: the changed
 publics accumulate, each once, and are judged and written when the backlog has shrunk under half the
 setting (or the history has stopped for the whole setting).
 Readers asking the worker (``/publics``, ``/breaches``) are answered from the tables as applied,
@@ -111,6 +113,9 @@ class CatchUp:
         self.lag_s = lag_s
         self.history = history
         self._history_count = 0
+        #: When the worker started (``clock``): for the first bound after it, what comes first may be
+        #: history (a producer publishes the registry, then the past), so nothing is judged yet.
+        self.started = clock()
         #: When a history message was last seen applied (``clock``; None: none yet).
         self.history_at: float | None = None
         self.after_s = after_s
@@ -134,15 +139,20 @@ class CatchUp:
         if count != self._history_count:
             self._history_count, self.history_at = count, now
         reading_history = self.history_at is not None and now - self.history_at < self.after_s
+        starting = now - self.started < self.after_s
         worst = self.worst_s = max(self.lag_s().values(), default=0.0)
-        now_active = catching_up(worst, self.active, self.after_s) or reading_history
+        backlog = catching_up(worst, self.active, self.after_s)
+        now_active = backlog or reading_history or starting  # a start alone is not said: every start
         if now_active and not self.active:
             self.since = now
             self.episodes += 1
         if (
             now_active
             and not self._told
-            and (reading_history or not math.isinf(worst) or now - (self.since or now) >= self.after_s)
+            and (
+                reading_history
+                or (backlog and (not math.isinf(worst) or now - (self.since or now) >= self.after_s))
+            )
         ):
             self._told = True
             log.warning(

@@ -35,6 +35,7 @@ def test_the_derived_work_waits_through_a_catch_up_and_is_told_how_much_waits_fo
     lag: dict[tuple[str, int], float] = {P0: math.inf}
     clock = iter(range(100)).__next__
     catch_up = CatchUp(lambda: lag, after_s=30.0, waiting=lambda: 7, clock=lambda: float(clock()))
+    catch_up.started = -1e9  # long since started
     assert catch_up.check() and catch_up.active and catch_up.episodes == 1
     lag[P0] = 400.0
     assert catch_up.check()
@@ -53,6 +54,7 @@ def test_history_read_as_fast_as_it_comes_still_holds_the_derived_work_until_it_
     now = [0.0]
     history = [0]
     catch_up = CatchUp(lambda: {P0: 0.0}, after_s=30.0, clock=lambda: now[0], history=lambda: history[0])
+    catch_up.started = -1e9  # long since started
     assert not catch_up.check()  # live traffic only
     history[0] = 5  # history messages applied
     now[0] = 1.0
@@ -65,6 +67,25 @@ def test_history_read_as_fast_as_it_comes_still_holds_the_derived_work_until_it_
     assert catch_up.check()
     now[0] = 70.5  # the bound without history: judged again
     assert not catch_up.check() and catch_up.episodes == 1
+
+
+def test_nothing_is_judged_in_the_first_bound_after_a_start() -> None:
+    """A producer sends the registry, then the past: judged in between, every registered public
+    would break posting and silence. A start holds for the bound, then history holds on its own."""
+    now = [100.0]
+    history = [0]
+    catch_up = CatchUp(lambda: {P0: 0.0}, after_s=30.0, clock=lambda: now[0], history=lambda: history[0])
+    assert catch_up.check()  # just started: the registry may have come, the history not yet
+    now[0] = 129.0
+    assert catch_up.check()
+    now[0] = 131.0  # nothing old came in the bound: live from the start
+    assert not catch_up.check() and catch_up.episodes == 1
+    started_onto_history = CatchUp(lambda: {}, after_s=30.0, clock=lambda: now[0], history=lambda: history[0])
+    history[0] = 3
+    now[0] = 150.0
+    assert started_onto_history.check()
+    now[0] = 175.0  # past the start's bound, history 25 s ago: still held
+    assert started_onto_history.check() and started_onto_history.episodes == 1
 
 
 def test_a_message_of_events_over_an_hour_old_is_counted_as_history() -> None:
