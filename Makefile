@@ -47,6 +47,10 @@ tools:
 		echo "      (the alerting and browser tests skip without them, and fail under CI=true)"; \
 	fi
 
+## screenshots: the README's pictures, from a running `make run` a few minutes in (docs/screenshots/take.py)
+screenshots: $(STAMP) tools
+	$(BIN)/python docs/screenshots/take.py $(ARGS)
+
 ## bench: the replay benchmark (see bench/README.md)
 bench: $(STAMP)
 	$(BIN)/python -m bench.replay

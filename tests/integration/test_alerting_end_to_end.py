@@ -155,7 +155,7 @@ def test_a_breach_reaches_the_curators_as_one_digest_per_segment_and_resolves(
             "(Нижегородская область, муниципальный, культура; профиль «default»): "
         ), description
         assert "публикаций за 7 дней — 0 при норме не менее 2" in description
-        assert re.search(r"В нарушении с \d\d\.\d\d\.20\d\d \d\d:\d\d \(МСК\)\.", description), description
+        assert re.search(r"Замечено \d\d\.\d\d\.20\d\d \d\d:\d\d \(МСК\)\.", description), description
         assert annotations["segment"] == "Нижегородская область · муниципальный · культура"
         assert alerts[0]["annotations"]["runbook_url"] == "docs/runbook.md#gospulsepublicnotposting"
         # the alert links to the public's card on the curators' page, and the link opens it
