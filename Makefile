@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint tools bench bench-live clean
+.PHONY: run test lint tools screenshots bench bench-live clean
 
 #: Debian packages the deploy tests and `gospulse up` run for real (promtool, amtool, Prometheus,
 #: Alertmanager; docker-compose to resolve the compose file, no daemon needed; chromium and its
