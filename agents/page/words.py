@@ -146,7 +146,7 @@ def value_text(kpi: str, value: float | None, digits: int | None = None) -> str:
     if kpi == "posting":
         return counted(value, POST)
     if kpi == "silence":
-        return span(value)
+        return days_hours(value)
     if kpi == "response_time":
         return work_hours(value)
     if kpi == "overdue":
