@@ -210,8 +210,13 @@ def test_a_worker_started_onto_a_backlog_judges_its_publics_once_it_is_read(
     assert any(flag and "Данные догружаются" in page for flag, page in told), [f for f, _ in told]
     assert not get_json(f"{api}/breaches/open")[1]["catching_up"]
     assert transitions(broker, f"{prefix}kpi-breaches") == []
-    tables = redis.Redis.from_url(redis_server.url).hgetall(f"{app_id}:tables")
-    assert sorted(k.decode() for k in tables) == sorted(publics)
+
+    def pushed() -> dict:  # on the push timer's next tick after the catch-up
+        tables = redis.Redis.from_url(redis_server.url).hgetall(f"{app_id}:tables")
+        assert sorted(k.decode() for k in tables) == sorted(publics)
+        return tables
+
+    tables = eventually(pushed, timeout_s=30)
     assert {orjson.loads(v)["posts_7d"] for v in tables.values()} == {3}
     log = worker.log.read_text()
     # days-old events: history as well as a backlog, whichever the worker saw first
