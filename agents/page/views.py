@@ -198,18 +198,15 @@ async def _export(web: Any, request: Any, views: Views, kind: str) -> Any:
     unknown = [name for name in query if name not in EXPORT_PARAMETERS]
     if unknown:
         problem = f"Неизвестный параметр «{unknown[0]}»: выгрузка берёт регион, уровень, тему и момент (at)."
-        return web.html(
-            render.problem_page("Неверная ссылка", problem), status=400, headers=dict(render.HEADERS)
-        )
+        return _refused(web, "Неверная ссылка", problem)
     checked = chosen_of({k: v for k, v in query.items() if k != "at"})
     if isinstance(checked, str):
-        return web.html(
-            render.problem_page("Неверная ссылка", checked), status=400, headers=dict(render.HEADERS)
-        )
+        return _refused(web, "Неверная ссылка", checked)
     chosen = checked[0]
     at = instant(query.get("at"), now_ms())
     if isinstance(at, str):
-        return _refused(web, "Неверный момент", at)
+        moment = "момент выгрузки (at) — время ISO 8601 с часовым поясом или миллисекунды Unix"
+        return _refused(web, "Неверный момент", f"Не подходит {moment} за последние 30 дней: {at}")
     filters = {name: value for name in ("region", "level", "theme") if (value := getattr(chosen, name))}
     rows = await views.export_rows(request, at, filters)
     if isinstance(rows, str):
