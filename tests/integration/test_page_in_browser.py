@@ -129,6 +129,24 @@ def screenshot(driver: Any, path: Path, width: int) -> None:
     driver.save_screenshot(str(path))
 
 
+def page_worker(
+    broker: EmbeddedBroker,
+    redis_server: EmbeddedRedis,
+    workers: list[WorkerProcess],
+    tmp_path: Path,
+    prefix: str,
+) -> str:
+    """A ready worker with the page's profiles, quick sweeps and Redis pushes; its base URL."""
+    profiles = tmp_path / "profiles.toml"
+    profiles.write_bytes(PAGE_PROFILES)
+    env = {"GOSPULSE_PROFILES": str(profiles), "GOSPULSE_KPI_SWEEP_S": "2", "GOSPULSE_REDIS_PUSH_S": "1"}
+    app_id = prefix.rstrip(".")
+    worker = WorkerProcess(broker, app_id, prefix, PARTITIONS, tmp_path, redis_server.url, env=env).start()
+    workers.append(worker)
+    worker.wait_ready()
+    return f"http://127.0.0.1:{worker.web_port}"
+
+
 def test_a_curator_reads_breaches_leaders_and_a_card_as_the_api_gives_them(
     broker: EmbeddedBroker,
     redis_server: EmbeddedRedis,
@@ -138,14 +156,8 @@ def test_a_curator_reads_breaches_leaders_and_a_card_as_the_api_gives_them(
 ) -> None:
     from selenium.webdriver.common.by import By
 
-    prefix, app_id = "t-page.", "t-page"
-    profiles = tmp_path / "profiles.toml"
-    profiles.write_bytes(PAGE_PROFILES)
-    env = {"GOSPULSE_PROFILES": str(profiles), "GOSPULSE_KPI_SWEEP_S": "2", "GOSPULSE_REDIS_PUSH_S": "1"}
-    worker = WorkerProcess(broker, app_id, prefix, PARTITIONS, tmp_path, redis_server.url, env=env).start()
-    workers.append(worker)
-    worker.wait_ready()
-    api = f"http://127.0.0.1:{worker.web_port}"
+    prefix = "t-page."
+    api = page_worker(broker, redis_server, workers, tmp_path, prefix)
     records, events = traffic(int(time.time() * 1000))
     publish(broker, prefix, [orjson.dumps(e) for e in events], tmp_path / "events.jsonl", records)
 
@@ -295,14 +307,8 @@ def test_the_page_keeps_to_itself_and_hostile_names_stay_in_their_place(
     frame around it, no referrer to the platforms it links to."""
     from selenium.webdriver.common.by import By
 
-    prefix, app_id = "t-guard.", "t-guard"
-    profiles = tmp_path / "profiles.toml"
-    profiles.write_bytes(PAGE_PROFILES)
-    env = {"GOSPULSE_PROFILES": str(profiles), "GOSPULSE_KPI_SWEEP_S": "2", "GOSPULSE_REDIS_PUSH_S": "1"}
-    worker = WorkerProcess(broker, app_id, prefix, PARTITIONS, tmp_path, redis_server.url, env=env).start()
-    workers.append(worker)
-    worker.wait_ready()
-    api = f"http://127.0.0.1:{worker.web_port}"
+    prefix = "t-guard."
+    api = page_worker(broker, redis_server, workers, tmp_path, prefix)
     now = int(time.time() * 1000)
     names = {"vk:-601": "Ш" * 10_000, "vk:-602": "Школа \u202e№ 5 города", "vk:-603": "Музей"}
     records = [{"v": 1, "public_id": p, "name": n, **CULTURE} for p, n in names.items()]
