@@ -426,6 +426,10 @@ def segment_words(region: str | None, level: str | None, theme: str | None) -> d
     }
 
 
+#: The longest name a label carries (the registry bounds no name; an alert needs no more to be read).
+NAME_LABEL_MAX = 200
+
+
 def describer(engine: Any) -> Describe:
     """``Describe`` from the engine's registry and profiles: what the curators' page shows."""
 
@@ -434,8 +438,9 @@ def describer(engine: Any) -> Describe:
     ) -> dict[str, str]:
         info = engine.registry.get(public_id)
         found = engine.profiles.profiles.get(profile)
+        name = info.name if info is not None else public_id
         return {
-            "name": info.name if info is not None else public_id,
+            "name": name if len(name) <= NAME_LABEL_MAX else name[: NAME_LABEL_MAX - 1] + "…",
             **segment_words(region, level, theme),
             "profile_title": found.shown if found is not None else profile,
         }
