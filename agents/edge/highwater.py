@@ -3,10 +3,13 @@
 tansu (the embedded broker) answers ListOffsets(latest) with the base offset of a partition's last
 record batch plus one, not its last offset plus one: after one batch of five records the "end" is
 1, not 5. Faust's table recovery reads a changelog partition up to that end, so it would stop
-before the rest of the last batch (state silently lost after a restart or rebalance), and a standby
-that has read further than that end crashes recovery with a ConsistencyError. Fetching from the
-reported end minus one returns the whole last batch, whose last record gives the true end. On a
-broker that answers correctly this changes nothing: the fetch finds the record just before the end.
+before the rest of the last batch (state silently lost after a restart or rebalance), and a store
+holding offsets past that end (a standby, a snapshot, the records a worker wrote itself) crashes
+recovery with a ConsistencyError. So the check fetches from the reported end minus one and reads on
+until the partition has nothing more: a fetch may answer one batch at a time (a national run's
+recovery once stopped a batch short, at 59861 where the store held 59862, and Faust refused it). On
+a broker that answers correctly this changes nothing: the fetch finds the record just before the
+end, then nothing.
 
 An end that cannot be checked is never taken on trust: recovering to a short end would hand the
 worker an old root, and it would then build on it past offsets already committed. So the check
@@ -57,12 +60,14 @@ async def true_end_offsets(bootstrap: str, ends: Mapping[TP, int], timeout_s: fl
             for tp in list(pending):
                 records = batch.get(tp)
                 if records:
+                    # read on past it: a fetch may answer one batch at a time, and records written
+                    # after the reported end are as real as the ones before
                     original = todo[tp]
                     result[original] = max(result[original], records[-1].offset + 1)
-                    pending.discard(tp)
+                    answered_empty.discard(tp)
                 elif consumer.highwater(tp) is not None:
-                    # the broker answered a fetch from end - 1 with nothing (compacted away): the
-                    # reported end stands, once a second poll confirms nothing was still buffered
+                    # nothing more: the end stands once a second poll confirms nothing was still
+                    # buffered (a fetch from end - 1 answered empty: that record was compacted away)
                     if tp in answered_empty:
                         pending.discard(tp)
                     answered_empty.add(tp)
