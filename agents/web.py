@@ -26,6 +26,7 @@ from agents.query import decode_cursor, encode_cursor, whole_number
 from agents.readiness import not_ready, retry_later
 from agents.registry_feed import RegistryFeed
 from agents.routing import ROUTED_HEADER, owner_of, partition_of
+from agents.segments import Filters
 from agents.table import StateTable
 from schemas.contract import LEVELS, PUBLIC_ID_PATTERN, REGION_RE, THEMES
 from schemas.validate import valid_public_id
@@ -407,16 +408,14 @@ def register_views(
         """The export rows of the owned publics in ``filters``' segment (the registry says which,
         so only theirs are computed), in slices; None past ``MAX_EXPORT_PUBLICS``."""
         engine = pipeline.engine
+        wanted = Filters(filters.get("region"), filters.get("level"), filters.get("theme"))
         rows: list[dict[str, Any]] = []
         started = time.perf_counter()
         for public_id in kpi.owned():
             info = engine.registry.get(public_id)
             segment = info.segment if info is not None else None
             if filters and (
-                segment is None
-                or any(
-                    getattr(segment, name) != value for name, value in filters.items() if name != "profile"
-                )
+                segment is None or not wanted.admits(segment.region, segment.level, segment.theme)
             ):
                 continue
             profile = engine.profile_of(public_id)

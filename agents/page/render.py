@@ -92,6 +92,10 @@ class Chosen:
     theme: str | None = None
     kpi: str = "er_day_7d"
 
+    def segment(self) -> dict[str, str]:
+        """The chosen region, level and theme, those chosen only (the API's filters)."""
+        return {name: value for name in ("region", "level", "theme") if (value := getattr(self, name))}
+
     def query(self, **changes: str | None) -> str:
         params = {"region": self.region, "level": self.level, "theme": self.theme, "kpi": self.kpi}
         params.update(changes)
@@ -251,7 +255,7 @@ def overview(
         f"нарушают хотя бы один KPI — {words.number(breaching_total)}."
     )
     warn = f'<p class="problem" role="alert">{escape(notice)}</p>' if notice else ""
-    segment = urlencode({k: v for k in ("region", "level", "theme") if (v := getattr(chosen, k))})
+    segment = urlencode(chosen.segment())
     download = (
         '<p class="export muted">Выгрузить сегмент со всеми KPI на этот момент: '
         f'<a href="{escape("/export.xlsx?" + segment)}" download>таблица XLSX</a> · '

@@ -119,7 +119,7 @@ def register(app: Any, views: Views, pipeline: Pipeline, client: Any, app_id: st
             page = render.problem_page("Неверная ссылка", checked)
             return web.html(page, status=400, headers=dict(render.HEADERS))
         chosen, offset, cursor = checked
-        filters = {name: value for name in ("region", "level", "theme") if (value := getattr(chosen, name))}
+        filters = chosen.segment()
         found, board, counted = await asyncio.gather(
             views.open_breaches(request, filters, offset + SHOWN),
             _leaderboard(client, app_id, chosen, cursor),
@@ -207,7 +207,7 @@ async def _export(web: Any, request: Any, views: Views, kind: str) -> Any:
     if isinstance(at, str):
         moment = "момент выгрузки (at) — время ISO 8601 с часовым поясом или миллисекунды Unix"
         return _refused(web, "Неверный момент", f"Не подходит {moment} за последние 30 дней: {at}")
-    filters = {name: value for name in ("region", "level", "theme") if (value := getattr(chosen, name))}
+    filters = chosen.segment()
     rows = await views.export_rows(request, at, filters)
     if isinstance(rows, str):
         page = render.problem_page(
