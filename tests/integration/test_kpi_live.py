@@ -171,7 +171,7 @@ def test_a_worker_started_onto_a_backlog_judges_its_publics_once_it_is_read(
     publish(
         broker, prefix, [orjson.dumps(e) for e in events], tmp_path / "backlog.jsonl", records, max_batch=1
     )
-    time.sleep(2)  # the backlog is older than the bound below when the worker starts
+    time.sleep(2)  # the backlog has waited when the worker starts (its events are days old: history)
     worker = WorkerProcess(
         broker,
         app_id,
@@ -181,7 +181,8 @@ def test_a_worker_started_onto_a_backlog_judges_its_publics_once_it_is_read(
         redis_server.url,
         env={
             "GOSPULSE_PROFILES": str(profiles),
-            "GOSPULSE_CATCH_UP_AFTER_S": "1",
+            # long enough that /health, /breaches/open and the page are all asked within it
+            "GOSPULSE_CATCH_UP_AFTER_S": "5",
             "GOSPULSE_BATCH_MESSAGES": "1",  # a catch-up of many batches, over several KPI rounds
         },
     ).start()
