@@ -9,6 +9,7 @@ COPY pyproject.toml README.md ./
 COPY schemas schemas
 COPY streams streams
 COPY agents agents
+COPY gospulse gospulse
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
 # -- run: the wheels installed, a user without privileges ------------------------------------------

@@ -12,7 +12,8 @@ import faust
 
 from agents.edge import committed_offset
 from agents.edge.delivery import DeliveryGuard, decline, seek_back
-from streams.pipeline import DeadLetter, Pipeline
+from streams.dead_letter import DeadLetter
+from streams.pipeline import Pipeline
 from streams.settings import WorkerSettings
 from streams.topics import DEAD_LETTER_TOPIC_CONFIG
 
@@ -84,8 +85,7 @@ def register(
 
         def send_dead(letter: DeadLetter) -> object:
             future = dead_letter.send_soon(key=letter.key, value=letter.value, headers=letter.headers())
-            where = f"{letter.topic}/{letter.partition}@{letter.offset}"
-            guard.track(future, f"dead letter of {where}")
+            guard.track(future, f"dead letter of {letter.where()}")
             return future
 
     #: The last offset the agent was handed per event partition. A jump means a message the consumer
@@ -232,7 +232,7 @@ def register(
                     "dropped %d idle publics' decoded states in %.1f s (%d stay decoded)",
                     evicted,
                     time.perf_counter() - started,
-                    len(pipeline.engine),
+                    pipeline.decoded(),
                 )
 
     @app.on_partitions_revoked.connect

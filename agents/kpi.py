@@ -29,14 +29,15 @@ import orjson
 from agents.edge.delivery import DeliveryGuard
 from agents.readiness import unsettled
 from agents.routing import partition_of
-from agents.table import StateTable, assigned_partitions
+from agents.state_table import StateTable, assigned_partitions
+from streams import redis_keys
 from streams.core.breach_tally import BreachTally, segment_of
 from streams.core.breaches import Breach, OpenBreaches, breaches, transitions
 from streams.core.due import next_change
-from streams.core.kpi import Profiles, ProfilesError
+from streams.core.profiles import Profiles, ProfilesError
 from streams.core.timebase import now_ms
 from streams.pipeline import Pipeline
-from streams.profiles import read_profiles
+from streams.profiles_file import read_profiles
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +126,7 @@ class KpiLive:
         owned_with_state: Callable[[], Sequence[str]],
         event_partitions: int,
         redis: Any = None,
-        redis_key: str = "gospulse:breaches",
+        redis_key: str = redis_keys.breaches("gospulse"),
         clock: Callable[[], int] = now_ms,
         owned_all: Callable[[], Sequence[str]] | None = None,
         room: Callable[[], Awaitable[None]] | None = None,
@@ -137,7 +138,6 @@ class KpiLive:
         self.room = room
         self.clock = clock
         self.pipeline = pipeline
-        self.engine = pipeline.engine
         self.table = table
         self.send = send
         self.owned_partitions = owned_partitions
@@ -193,20 +193,17 @@ class KpiLive:
         partitions = self.owned_partitions()
         if not partitions:
             return []
-        registered = (p for p in self.engine.registry.ids() if self.partition(p) in partitions)
+        registered = (p for p in self.pipeline.registered() if self.partition(p) in partitions)
         return sorted(set(self.owned_with_state()).union(registered))
 
     # -- evaluation ----------------------------------------------------------------------------------
 
     def table_now(self, public_id: str, at: int) -> dict[str, Any]:
         """The public's table at ``at`` (one with no state: zero counts, §4)."""
-        table = self.pipeline.current_table(public_id, at)
-        if table is None:
-            table = self.engine.table_of(self.engine.empty(public_id), at)
-        return table
+        return self.pipeline.table_of(self.pipeline.state_or_empty(public_id), at)
 
     def breaches_now(self, public_id: str, at: int) -> list[Breach]:
-        return breaches(self.table_now(public_id, at), self.engine.profile_of(public_id))
+        return breaches(self.table_now(public_id, at), self.pipeline.profile_of(public_id))
 
     def open_breaches(self, public_id: str) -> OpenBreaches:
         raw = self.table.get(public_id.encode())
@@ -225,9 +222,9 @@ class KpiLive:
                 continue  # revoked since it was listed: its new owner judges it
             when = at if at is not None else self.clock()
             opened = self.open_breaches(public_id)
-            state = self.pipeline.current_state(public_id) or self.engine.empty(public_id)
-            profile = self.engine.profile_of(public_id)
-            table = self.engine.table_of(state, when)
+            state = self.pipeline.state_or_empty(public_id)
+            profile = self.pipeline.profile_of(public_id)
+            table = self.pipeline.table_of(state, when)
             current = breaches(table, profile)
             self._schedule(public_id, next_change(state, profile, when))
             after, moves = transitions(current, opened, when)
@@ -440,7 +437,7 @@ def register(
         owned_with_state,
         settings.partitions,
         redis=redis,
-        redis_key=f"{settings.app_id}:breaches",
+        redis_key=redis_keys.breaches(settings.app_id),
         owned_all=owned_all,
         room=room,
     )
@@ -453,7 +450,7 @@ def register(
 
     watcher = None
     if settings.profiles is not None:
-        watcher = ProfilesWatcher(settings.profiles, pipeline.engine.profiles)
+        watcher = ProfilesWatcher(settings.profiles, pipeline.profiles)
         watcher.check()  # takes the file's stamp: the profiles are the ones the worker started with
 
     def settled() -> bool:
@@ -464,7 +461,7 @@ def register(
     @app.timer(CHECK_EVERY_S)
     async def kpi_pending() -> None:
         if watcher is not None and watcher.check() is not None:
-            pipeline.engine.use_profiles(watcher.profiles)
+            pipeline.use_profiles(watcher.profiles)
             live.pending.update(live.owned())  # every public is judged by the new thresholds
         if settled() and not catching_up():
             await live.evaluate_pending()
@@ -475,7 +472,7 @@ def register(
             await live.sweep()
 
     if redis is not None:
-        segments_key = f"{settings.app_id}:segments:{str(app.conf.canonical_url).rstrip('/')}"
+        segments_key = redis_keys.segments(settings.app_id, str(app.conf.canonical_url).rstrip("/"))
 
         @app.timer(settings.redis_push_s)
         async def segments_to_redis() -> None:

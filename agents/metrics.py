@@ -36,7 +36,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from agents.edge import committed_offset
 from streams.core.breach_tally import UNKNOWN, BreachTally
 from streams.core.due import aged_value
-from streams.core.kpi import KPIS
+from streams.core.profiles import KPIS
 
 #: How often the loop-side sampler copies consumer offsets and recovery state, in seconds.
 SAMPLE_EVERY_S = 5.0
@@ -140,7 +140,7 @@ class WorkerMetrics:
         started = time.perf_counter()
         body = generate_latest(self.registry)
         kpi = self.sources.kpi
-        body += tally_text(kpi.tally, self.breach_series, describe=describer(kpi.engine)).encode()
+        body += tally_text(kpi.tally, self.breach_series, describe=describer(kpi.pipeline)).encode()
         self.scrape_seconds.observe(time.perf_counter() - started)
         return gzip.compress(body, compresslevel=1) if gzipped else body
 
@@ -220,7 +220,7 @@ def _pipeline(pipeline: Any) -> Iterator[Metric]:
         "gospulse_states_decoded",
         "Publics whose state is held decoded in memory; the others held are records only, decoded by "
         "their next event (--state-idle-s).",
-        value=len(pipeline.engine),
+        value=pipeline.decoded(),
     )
     yield CounterMetricFamily(
         "gospulse_states_evicted",
@@ -430,14 +430,15 @@ def segment_words(region: str | None, level: str | None, theme: str | None) -> d
 NAME_LABEL_MAX = 200
 
 
-def describer(engine: Any) -> Describe:
-    """``Describe`` from the engine's registry and profiles: what the curators' page shows."""
+def describer(pipeline: Any) -> Describe:
+    """``Describe`` from the registry and profiles (``streams.pipeline.Pipeline``'s reads): what the
+    curators' page shows."""
 
     def describe(
         public_id: str, region: str | None, level: str | None, theme: str | None, profile: str
     ) -> dict[str, str]:
-        info = engine.registry.get(public_id)
-        found = engine.profiles.profiles.get(profile)
+        info = pipeline.info(public_id)
+        found = pipeline.profiles.profiles.get(profile)
         name = info.name if info is not None else public_id
         return {
             "name": name if len(name) <= NAME_LABEL_MAX else name[: NAME_LABEL_MAX - 1] + "…",

@@ -13,7 +13,7 @@ from typing import Any
 
 from schemas.contract import LEVELS, PUBLIC_ID_PATTERN, REGION_RE, THEMES
 from streams.core.engine import Engine
-from streams.core.kpi import KPIS
+from streams.core.profiles import KPIS
 from streams.core.rankings import RANKED
 from streams.core.table import COUNTER_FIELDS
 from streams.core.timebase import HOUR_MS

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from agents.routing import partition_of
-from agents.table import assigned_partitions
+from agents.state_table import assigned_partitions
 
 
 class OwnedPublics:

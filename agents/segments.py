@@ -13,33 +13,14 @@ from typing import Any
 
 from agents import query
 from agents.query import whole_number
-from schemas.contract import LEVELS, REGION_RE, THEMES
-from streams.core.rankings import ANY, RANKED, ranking_key
+from agents.segment_filter import SEGMENT_FILTERS, Filters, segment_filters
+from streams import redis_keys
+from streams.core.rankings import RANKED
 from streams.serving import segment_counts
 
 #: Most rows a leaderboard page holds, and its default.
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 20
-SEGMENT_FILTERS = ("region", "level", "theme")
-
-
-@dataclass(frozen=True)
-class Filters:
-    region: str | None = None
-    level: str | None = None
-    theme: str | None = None
-
-    def place(self) -> tuple[str, str, str]:
-        return (self.region or ANY, self.level or ANY, self.theme or ANY)
-
-    def admits(self, region: str, level: str, theme: str) -> bool:
-        wanted = (self.region, self.level, self.theme)
-        return all(
-            want is None or want == got for want, got in zip(wanted, (region, level, theme), strict=True)
-        )
-
-    def place_or_none(self) -> tuple[str | None, str | None, str | None]:
-        return (self.region, self.level, self.theme)
 
 
 @dataclass(frozen=True)
@@ -51,17 +32,6 @@ class RankingQuery:
     offset: int
 
 
-def _filters(query: Any) -> Filters | str:
-    region, level, theme = (query.get(name) or None for name in SEGMENT_FILTERS)
-    if region is not None and not REGION_RE.fullmatch(region):
-        return f"region: {region!r} is not an ISO 3166-2 code such as RU-NIZ"
-    if level is not None and level not in LEVELS:
-        return f"level: {level!r} is not one of {', '.join(LEVELS)}"
-    if theme is not None and theme not in THEMES:
-        return f"theme: {theme!r} is not one of {', '.join(THEMES)}"
-    return Filters(region, level, theme)
-
-
 def _unknown(query: Any, allowed: tuple[str, ...]) -> str | None:
     for name in query:
         if name not in allowed:
@@ -71,7 +41,7 @@ def _unknown(query: Any, allowed: tuple[str, ...]) -> str | None:
 
 def segments_query(query: Any) -> Filters | str:
     """``GET /segments``'s parameters, or why they cannot be used."""
-    return _unknown(query, SEGMENT_FILTERS) or _filters(query)
+    return _unknown(query, SEGMENT_FILTERS) or segment_filters(query)
 
 
 #: The furthest a cursor may point: past every public of the country many times over (a larger one
@@ -100,7 +70,7 @@ def ranking_query(query: Any) -> RankingQuery | str:
             if kpi is None
             else f"kpi: {kpi!r} is not one of {', '.join(RANKED)}"
         )
-    filters = _filters(query)
+    filters = segment_filters(query)
     if isinstance(filters, str):
         return filters
     order = query.get("order", "desc")
@@ -121,7 +91,7 @@ def ranking_query(query: Any) -> RankingQuery | str:
 
 async def ranking(client: Any, app_id: str, q: RankingQuery) -> dict[str, Any]:
     """One page of a leaderboard: rank (1 = first in ``order``), public, value."""
-    key = ranking_key(app_id, q.kpi, *q.filters.place())
+    key = redis_keys.ranking(app_id, q.kpi, *q.filters.place())
     end = q.offset + q.limit - 1
     async with client.pipeline(transaction=False) as pipe:
         if q.order == "desc":
@@ -181,7 +151,7 @@ async def _medians(
     async with client.pipeline(transaction=False) as pipe:
         for place in places:
             for kpi in RANKED:
-                pipe.zcard(ranking_key(app_id, kpi, *place))
+                pipe.zcard(redis_keys.ranking(app_id, kpi, *place))
         sizes = await pipe.execute()
     async with client.pipeline(transaction=False) as pipe:
         asked = []
@@ -190,7 +160,7 @@ async def _medians(
                 size = sizes[i * len(RANKED) + j]
                 if size:
                     middle = (size - 1) // 2
-                    pipe.zrange(ranking_key(app_id, kpi, *place), middle, middle, withscores=True)
+                    pipe.zrange(redis_keys.ranking(app_id, kpi, *place), middle, middle, withscores=True)
                     asked.append((place, kpi))
         values = await pipe.execute() if asked else []
     out: dict[tuple[str, str, str], dict[str, float | None]] = {p: dict.fromkeys(RANKED) for p in places}

@@ -26,14 +26,14 @@ from agents.query import decode_cursor, encode_cursor, whole_number
 from agents.readiness import not_ready, retry_later
 from agents.registry_feed import RegistryFeed
 from agents.routing import ROUTED_HEADER, owner_of, partition_of
-from agents.segments import Filters
-from agents.table import StateTable
-from schemas.contract import LEVELS, PUBLIC_ID_PATTERN, REGION_RE, THEMES
+from agents.segment_filter import SEGMENT_FILTERS, Filters, segment_filters
+from agents.state_table import StateTable
+from schemas.contract import PUBLIC_ID_PATTERN
 from schemas.validate import valid_public_id
 from streams.core.breach_tally import badness, worst_keys
 from streams.core.days import daily
 from streams.core.due import aged
-from streams.core.kpi import KPIS, Profiles
+from streams.core.profiles import KPIS, Profiles
 from streams.core.timebase import HOUR_MS, LONGEST_WINDOW_HOURS, YEAR_MS, TimeError, now_ms, parse_instant
 from streams.pipeline import Pipeline
 
@@ -121,14 +121,16 @@ def breach_query(query: Any, profiles: Profiles, now_ms: int) -> tuple[int, dict
     at = instant(query.get("at"), now_ms)
     if isinstance(at, str):
         return at
-    filters = {name: query[name] for name in BREACH_FILTERS if query.get(name)}
-    allowed = {"kpi": KPIS, "level": LEVELS, "theme": THEMES, "profile": tuple(profiles.profiles)}
-    for name, value in filters.items():
-        if name == "region":
-            if not REGION_RE.fullmatch(value):
-                return f"region: {value!r} is not an ISO 3166-2 code such as RU-NIZ"
-        elif value not in allowed[name]:
-            return f"{name}: {value!r} is not one of {', '.join(allowed[name])}"
+    kpi, profile = query.get("kpi"), query.get("profile")
+    if kpi and kpi not in KPIS:
+        return f"kpi: {kpi!r} is not one of {', '.join(KPIS)}"
+    segment = segment_filters(query)
+    if isinstance(segment, str):
+        return segment
+    if profile and profile not in profiles.profiles:
+        return f"profile: {profile!r} is not one of {', '.join(profiles.profiles)}"
+    filters = {"kpi": kpi, **segment.chosen(), "profile": profile}
+    filters = {name: filters[name] for name in BREACH_FILTERS if filters.get(name)}
     return at, filters
 
 
@@ -310,7 +312,7 @@ def register_views(
     async def get_breaches(web: Any, request: Any) -> Any:
         # Every worker judges the publics of its partitions, from the cursor on, until it has a
         # page; the one asked merges their pages and cuts its own: a page costs what it holds.
-        q = breach_page_query(request.query, pipeline.engine.profiles, now_ms())
+        q = breach_page_query(request.query, pipeline.profiles, now_ms())
         if isinstance(q, str):
             return web.json({"error": q}, status=400)
         if (reason := not_exact()) is not None:
@@ -337,7 +339,7 @@ def register_views(
 
     @app.page("/breaches/open")
     async def get_open_breaches(web: Any, request: Any) -> Any:
-        checked = open_breach_query(request.query, pipeline.engine.profiles)
+        checked = open_breach_query(request.query, pipeline.profiles)
         if isinstance(checked, str):
             return web.json({"error": checked}, status=400)
         if (reason := not_exact()) is not None:
@@ -382,7 +384,7 @@ def register_views(
             "events_rejected": pipeline.rejected,
             "publics_held": len(pipeline.held()),
             "registry_records": len(feed.records),
-            "profiles": pipeline.engine.profiles.source,
+            "profiles": pipeline.profiles.source,
             "profiles_error": watcher.error if watcher is not None else None,
             "kpi_sweeps": kpi.stats.sweeps,
             "kpi_last_sweep_s": round(kpi.stats.last_sweep_s, 3),
@@ -407,18 +409,17 @@ def register_views(
     async def own_export_rows(at: int, filters: dict[str, str]) -> list[dict[str, Any]] | None:
         """The export rows of the owned publics in ``filters``' segment (the registry says which,
         so only theirs are computed), in slices; None past ``MAX_EXPORT_PUBLICS``."""
-        engine = pipeline.engine
-        wanted = Filters(filters.get("region"), filters.get("level"), filters.get("theme"))
+        wanted = Filters(*(filters.get(name) for name in SEGMENT_FILTERS))
         rows: list[dict[str, Any]] = []
         started = time.perf_counter()
         for public_id in kpi.owned():
-            info = engine.registry.get(public_id)
+            info = pipeline.info(public_id)
             segment = info.segment if info is not None else None
             if filters and (
                 segment is None or not wanted.admits(segment.region, segment.level, segment.theme)
             ):
                 continue
-            profile = engine.profile_of(public_id)
+            profile = pipeline.profile_of(public_id)
             if filters.get("profile") not in (None, profile.name):
                 continue
             rows.append(export.row_of(kpi.table_now(public_id, at), profile, info))
@@ -431,7 +432,7 @@ def register_views(
 
     @app.page("/export/rows")
     async def get_export_rows(web: Any, request: Any) -> Any:
-        checked = export_query(request.query, pipeline.engine.profiles, now_ms())
+        checked = export_query(request.query, pipeline.profiles, now_ms())
         if isinstance(checked, str):
             return web.json({"error": checked}, status=400)
         if (reason := not_exact()) is not None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import faust
 
-from agents import catchup, gcpolicy, ingest, kpi, layout, looplag, segments, serve, snapshot, stall
+from agents import catchup, gcpolicy, ingest, kpi, looplag, partition_watch, segments, serve, snapshot, stall
 from agents import metrics as agents_metrics
 from agents.edge import check as check_edge
 from agents.edge.delivery import DeliveryGuard, never_commit_unprocessed, stop_now
@@ -23,15 +23,15 @@ from agents.metrics import Sources, WorkerMetrics
 from agents.owned import OwnedPublics
 from agents.page import views as page
 from agents.registry_feed import RegistryFeed
-from agents.table import StateTable, TableStore
+from agents.state_table import StateTable, TableStore
 from agents.web import register_views
 from schemas.contract import DEAD_LETTER_MAX_BYTES
 from streams.core.engine import Engine
-from streams.core.kpi import BUILT_IN_PROFILES, Profiles
 from streams.core.layout import Limits
+from streams.core.profiles import BUILT_IN_PROFILES, Profiles
 from streams.core.registry import RecordsRegistry
 from streams.pipeline import Pipeline
-from streams.profiles import read_profiles
+from streams.profiles_file import read_profiles
 from streams.serving import RedisTables
 from streams.settings import WorkerSettings
 
@@ -198,7 +198,7 @@ def build_worker(
         table,
         settings.topics.events,
         settings.partitions,
-        pipeline.engine.registry.ids,
+        pipeline.registered,
         lambda public_id: public_id.encode() in records,
     )
     pipeline.add_sink(owned)
@@ -242,7 +242,7 @@ def build_worker(
     if watcher is not None:
         metrics.sources.profiles_error = lambda: watcher.error
     agents_metrics.register(app, metrics, settings.topics.events, table, pipeline)
-    layout.register(app, settings.topics.events, settings.partitions)
+    partition_watch.register(app, settings.topics.events, settings.partitions)
     stall.register(app, metrics, settings.stall_after_s, lambda: log_report(app, guard))
     loop_lag = LoopLag()
     loop_lag.on_lag = metrics.loop_lag.observe

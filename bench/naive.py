@@ -22,7 +22,7 @@ from pathlib import Path
 import faust
 import orjson
 
-from agents.table import StateTable, TableStore
+from agents.state_table import StateTable, TableStore
 from agents.worker import faust_app
 from streams.kafka_client import BrokerAddress
 from streams.pipeline import Pipeline

@@ -59,7 +59,7 @@ from streams.local.redis_server import EmbeddedRedis
 from streams.local.tansu import EmbeddedBroker
 from streams.produce.batching import Batcher
 from streams.produce.synth import log_events, make_publics
-from streams.profiles import read_profiles
+from streams.profiles_file import read_profiles
 from streams.replay import replay_events
 from streams.topics import Topics
 from tests.integration.worker import WorkerProcess

@@ -33,7 +33,8 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def fill(client: Any, app_id: str, publics: int, rng: random.Random) -> None:
-    from streams.core.rankings import RANKED, keys_of
+    from streams import redis_keys
+    from streams.core.rankings import RANKED, places_of
 
     places = list(itertools.product(regions(85), LEVELS, THEMES))
     batch: dict[str, dict[str, float]] = {}
@@ -48,8 +49,8 @@ async def fill(client: Any, app_id: str, publics: int, rng: random.Random) -> No
             "overdue_wh": rng.choice((0, 0, 0, 1, 2, 5)),
         }
         for kpi in RANKED:
-            for key in keys_of(app_id, kpi, where):
-                batch.setdefault(key, {})[public_id] = values[kpi]
+            for place in places_of(where):
+                batch.setdefault(redis_keys.ranking(app_id, kpi, *place), {})[public_id] = values[kpi]
         if i % 2000 == 1999 or i == publics - 1:
             async with client.pipeline(transaction=False) as pipe:
                 for key, mapping in batch.items():
@@ -62,8 +63,10 @@ async def fill(client: Any, app_id: str, publics: int, rng: random.Random) -> No
 async def measure(redis_url: str, publics: int, queries: int, seed: int) -> dict[str, Any]:
     import redis.asyncio
 
-    from agents.segments import Filters, RankingQuery, ranking
-    from streams.core.rankings import RANKED, ranking_key
+    from agents.segment_filter import Filters
+    from agents.segments import RankingQuery, ranking
+    from streams import redis_keys
+    from streams.core.rankings import RANKED
 
     app_id = "bench-rank"
     client = redis.asyncio.Redis.from_url(redis_url)
@@ -86,7 +89,7 @@ async def measure(redis_url: str, publics: int, queries: int, seed: int) -> dict
         q = RankingQuery(kpi, filters, rng.choice(("asc", "desc")), 20, offset)
         t0 = time.perf_counter()
         await client.zrevrange(
-            ranking_key(app_id, kpi, *filters.place()), offset, offset + 19, withscores=True
+            redis_keys.ranking(app_id, kpi, *filters.place()), offset, offset + 19, withscores=True
         )
         bare.append(time.perf_counter() - t0)
         t0 = time.perf_counter()

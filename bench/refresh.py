@@ -84,8 +84,9 @@ def build(publics: int, seed: int, end: int) -> tuple[object, list[str]]:
 async def measure(pipeline: object, ids: list[str], redis_url: str, refresh_s: float, at: int) -> dict:
     import redis.asyncio
 
+    from streams import redis_keys
     from streams.pipeline import Pipeline
-    from streams.serving import RedisTables, tables_key
+    from streams.serving import RedisTables
 
     assert isinstance(pipeline, Pipeline)
     client = redis.asyncio.Redis.from_url(redis_url)
@@ -103,7 +104,7 @@ async def measure(pipeline: object, ids: list[str], redis_url: str, refresh_s: f
         tables = RedisTables(
             client, f"bench-{variant}", reader.current_table, owned=lambda: ids, refresh_s=refresh_s
         )
-        await client.delete(tables_key(f"bench-{variant}"))
+        await client.delete(redis_keys.tables(f"bench-{variant}"))
         slices = []
         started = time.perf_counter()
         while tables.refreshed < len(ids):
@@ -113,7 +114,7 @@ async def measure(pipeline: object, ids: list[str], redis_url: str, refresh_s: f
         out[f"{variant}_round_s"] = time.perf_counter() - started
         out[f"{variant}_longest_slice_s"] = max(slices)
         out[f"{variant}_slices"] = len(slices)
-        assert await client.hlen(tables_key(f"bench-{variant}")) == len(ids)
+        assert await client.hlen(redis_keys.tables(f"bench-{variant}")) == len(ids)
     info = await client.info("memory")
     out["redis_used_memory_mib"] = info["used_memory"] / 2**20
     await client.aclose()

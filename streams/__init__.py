@@ -8,7 +8,8 @@
   ``streams.kafka_client`` the Kafka side.
 - ``streams.produce`` — batching, publish, synthetic publics, the simulator.
 - ``streams.local`` — the embedded broker and Redis, and ``gospulse up``.
-- ``streams.cli`` — the ``gospulse`` command.
+- ``streams.ports`` — local ports (free, taken).
 
-The Faust edge is the ``agents`` package.
+The Faust edge is the ``agents`` package; the ``gospulse`` command, above both, is the ``gospulse``
+package. Nothing here imports either (``tests/test_layers.py``).
 """

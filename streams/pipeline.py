@@ -10,15 +10,16 @@ the changelog before the offsets that cover it are committed.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol
 
-from schemas.contract import DEAD_LETTER_CUT_BYTES, MAX_VALUE_BYTES
 from schemas.validate import KEY_REASON, decode_message, reason_code
 from streams.core.engine import Engine
 from streams.core.layout import ROOT_KEY, Layout, Limits, load, plan
+from streams.core.profiles import Profile, Profiles
+from streams.core.registry import PublicInfo
 from streams.core.state import FAMILIES, PublicState
 from streams.core.timebase import now_ms
+from streams.dead_letter import DeadLetter
 
 #: A message whose newest event occurred longer ago than this when it is applied is history: an
 #: archive backfill or the simulator's past, not a platform reporting late (the contract's windows
@@ -34,56 +35,6 @@ class ChunkStore(Protocol):
     def put(self, key: str, partition: int, value: bytes | None) -> None:
         """Write (``None``: delete) a chunk of a public whose events come from ``partition``."""
         ...
-
-
-@dataclass(frozen=True, slots=True)
-class DeadLetter:
-    """A rejected message (or one event of a batch, ``index``) and where it came from.
-
-    ``value`` is the original bytes, cut to their first ``DEAD_LETTER_CUT_BYTES`` when the message was
-    larger than a message may be (``MAX_VALUE_BYTES``, contract §1); ``size`` is then the full size,
-    and the source topic, partition and offset locate the whole. A key over ``DEAD_LETTER_CUT_BYTES``
-    (never a public_id) is cut to it.
-    """
-
-    value: bytes
-    key: bytes | None
-    reason: str
-    topic: str
-    partition: int
-    offset: int
-    index: int | None
-    size: int | None = None
-
-    @classmethod
-    def of(
-        cls,
-        value: bytes,
-        key: bytes | None,
-        reason: str,
-        where: tuple[str, int, int],
-        index: int | None = None,
-    ) -> DeadLetter:
-        topic, partition, offset = where
-        cut = DEAD_LETTER_CUT_BYTES
-        size = len(value) if len(value) > MAX_VALUE_BYTES else None
-        if key is not None and len(key) > cut:
-            key = key[:cut]
-        return cls(value[:cut] if size else value, key, reason, topic, partition, offset, index, size)
-
-    def headers(self) -> list[tuple[str, bytes]]:
-        out = [
-            ("gospulse-reason", self.reason.encode()),
-            ("gospulse-source-topic", self.topic.encode()),
-            ("gospulse-source-partition", str(self.partition).encode()),
-            ("gospulse-source-offset", str(self.offset).encode()),
-        ]
-        if self.index is not None:
-            out.append(("gospulse-batch-index", str(self.index).encode()))
-        if self.size is not None:
-            out.append(("gospulse-cut-at", str(len(self.value)).encode()))
-            out.append(("gospulse-value-bytes", str(self.size).encode()))
-        return out
 
 
 def record_key(public_id: str, suffix: str) -> str:
@@ -192,6 +143,41 @@ class Pipeline:
         """The public's table at ``at`` (``None`` when it has no state), for readers."""
         st = self.current_state(public_id)
         return None if st is None else self.engine.table_of(st, at)
+
+    # -- reads for the serving side: the agents ask the pipeline, never its engine --
+
+    @property
+    def profiles(self) -> Profiles:
+        """The KPI profiles in force."""
+        return self.engine.profiles
+
+    def use_profiles(self, profiles: Profiles) -> None:
+        """Judge by ``profiles`` from now on (a reloaded profiles file)."""
+        self.engine.use_profiles(profiles)
+
+    def profile_of(self, public_id: str) -> Profile:
+        return self.engine.profile_of(public_id)
+
+    def info(self, public_id: str) -> PublicInfo | None:
+        """The public's registry record (name, segment), ``None`` when it has none."""
+        return self.engine.registry.get(public_id)
+
+    def registered(self) -> Iterable[str]:
+        """Every public the registry holds."""
+        return self.engine.registry.ids()
+
+    def state_or_empty(self, public_id: str) -> PublicState:
+        """``current_state``, or an empty state for a public with no event yet (zero counts)."""
+        st = self.current_state(public_id)
+        return st if st is not None else self.engine.empty(public_id)
+
+    def table_of(self, state: PublicState, at: int) -> dict[str, Any]:
+        """The table of ``state`` at ``at`` (contract §2 and §4), by its public's profile."""
+        return self.engine.table_of(state, at)
+
+    def decoded(self) -> int:
+        """How many publics' states are held decoded in memory."""
+        return len(self.engine)
 
     def apply_message(
         self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes

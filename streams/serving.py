@@ -32,7 +32,8 @@ from typing import Any, Final
 
 import orjson
 
-from streams.core.rankings import keys_of, place, scores
+from streams import redis_keys
+from streams.core.rankings import place, places_of, scores
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +46,6 @@ DEFAULT_REFRESH_S: Final = 60.0
 #: Longest the table computing holds the event loop before it yields, in seconds: a table costs
 #: 26–98 µs, and twice that again for a public held as records only (decoded for it).
 _SLICE_S: Final = 0.02
-
-
-def tables_key(app_id: str) -> str:
-    return f"{app_id}:tables"
 
 
 TableOf = Callable[[str, int], dict[str, Any] | None]
@@ -71,7 +68,7 @@ class RedisTables:
         refresh_s: float = DEFAULT_REFRESH_S,
     ) -> None:
         self.client = client
-        self.key = tables_key(app_id)
+        self.key = redis_keys.tables(app_id)
         self.table_of = table_of
         self.owned = owned
         #: Changed publics not yet pushed, and those of the push under way.
@@ -88,7 +85,11 @@ class RedisTables:
         self.app_id = app_id
         #: Per public written: its place (region, level, theme) and its scores, as Redis has them.
         self._ranked: dict[str, tuple[tuple[str, str, str], tuple[float | None, ...]]] = {}
-        self.marker = f"{app_id}:rank:written"
+        self.marker = redis_keys.rankings_written(app_id)
+
+    def _keys(self, kpi: str, where: tuple[str, str, str]) -> list[str]:
+        """The eight sorted sets a public of ``where`` is ranked in for ``kpi``."""
+        return [redis_keys.ranking(self.app_id, kpi, *segment) for segment in places_of(where)]
 
     def changed(self, public_ids: Iterable[str]) -> None:
         self.pending.update(public_ids)
@@ -198,27 +199,22 @@ class RedisTables:
         written[public_id] = now
         for i, (kpi, score) in enumerate(values.items()):
             if before is not None and before[0] != where:
-                for key in keys_of(self.app_id, kpi, before[0]):
+                for key in self._keys(kpi, before[0]):
                     unranked.setdefault(key, []).append(public_id)
             elif before is not None and before[1][i] == score:
                 continue
-            for key in keys_of(self.app_id, kpi, where):
+            for key in self._keys(kpi, where):
                 if score is None:
                     unranked.setdefault(key, []).append(public_id)
                 else:
                     ranked.setdefault(key, {})[public_id] = score
 
 
-def segments_pattern(app_id: str) -> str:
-    """The per-worker hashes of segment counts (``agents.kpi.KpiLive.write_segments``)."""
-    return f"{app_id}:segments:*"
-
-
 async def segment_counts(client: Any, app_id: str) -> dict[tuple[str, ...], dict[str, Any]]:
     """Every live worker's segment counts added up: segment (region, level, theme, profile) ->
     ``{"publics": n, "in_breach": {kpi: n}}``."""
     total: dict[tuple[str, ...], dict[str, Any]] = {}
-    async for key in client.scan_iter(match=segments_pattern(app_id), count=100):
+    async for key in client.scan_iter(match=redis_keys.segments_pattern(app_id), count=100):
         for field, raw in (await client.hgetall(key)).items():
             segment = tuple(field.decode().split("|"))
             body = orjson.loads(raw)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-PACKAGES = {"schemas", "streams", "agents"}
+PACKAGES = {"schemas", "streams", "agents", "gospulse"}
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,7 @@ def test_it_installs_and_runs_in_a_fresh_venv_without_the_local_extra(wheel: Pat
     )
     python = venv / "bin" / "python"
     imported = subprocess.run(
-        [python, "-c", "import agents.worker, streams.cli, schemas.validate; print('ok')"],
+        [python, "-c", "import agents.worker, gospulse, schemas.validate; print('ok')"],
         capture_output=True,
         text=True,
         cwd=tmp_path,

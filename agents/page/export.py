@@ -19,7 +19,7 @@ from agents.page import words
 from agents.page.model import CARD_ORDER, MONTHS, MOSCOW
 from agents.page.regions import region_name
 from streams.core.breaches import in_breach, kpi_values, thresholds
-from streams.core.kpi import Profile
+from streams.core.profiles import Profile
 from streams.core.registry import PublicInfo
 
 #: Each KPI's unit in the file, and the factor from its value (seconds for the two durations).

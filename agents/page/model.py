@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from agents.page import words
 from agents.page.regions import region_name
 from streams.core.breaches import kpi_values, thresholds
-from streams.core.kpi import KPIS, Profile, Profiles
+from streams.core.profiles import KPIS, Profile, Profiles
 from streams.core.registry import PublicInfo
 
 MONTHS: Final = (

@@ -18,6 +18,7 @@ from agents.page import charts as svg
 from agents.page import words
 from agents.page.model import RANKINGS, BreachingPublic, Card, Leader
 from agents.page.regions import region_name
+from agents.segment_filter import Filters
 from schemas.contract import LEVELS, THEMES
 
 STYLE: Final = """
@@ -92,9 +93,12 @@ class Chosen:
     theme: str | None = None
     kpi: str = "er_day_7d"
 
+    def filters(self) -> Filters:
+        return Filters(self.region, self.level, self.theme)
+
     def segment(self) -> dict[str, str]:
         """The chosen region, level and theme, those chosen only (the API's filters)."""
-        return {name: value for name in ("region", "level", "theme") if (value := getattr(self, name))}
+        return self.filters().chosen()
 
     def query(self, **changes: str | None) -> str:
         params = {"region": self.region, "level": self.level, "theme": self.theme, "kpi": self.kpi}

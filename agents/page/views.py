@@ -18,9 +18,10 @@ from agents.page.model import MOSCOW
 from agents.page.regions import REGIONS
 from agents.query import whole_number
 from agents.readiness import RETRY_AFTER_S
-from agents.segments import MAX_CURSOR_OFFSET, Filters, RankingQuery, decode_cursor, ranking
+from agents.segment_filter import segment_filters
+from agents.segments import MAX_CURSOR_OFFSET, RankingQuery, decode_cursor, ranking
 from agents.web import MAX_OPEN_LIMIT, Answer, Views, instant
-from schemas.contract import LEVELS, REGION_RE, THEMES
+from schemas.contract import REGION_RE
 from schemas.validate import valid_public_id
 from streams.core.breaches import breaches
 from streams.core.days import daily
@@ -43,13 +44,9 @@ def chosen_of(query: Any) -> tuple[render.Chosen, int, int] | str:
     for name in query:
         if name not in PAGE_PARAMETERS:
             return f"Неизвестный параметр «{name}»: ссылка устарела или набрана с ошибкой."
-    region, level, theme = (query.get(name) or None for name in ("region", "level", "theme"))
-    if region is not None and not REGION_RE.fullmatch(region):
-        return f"Регион «{region}» — не код ISO 3166-2 (например, RU-NIZ); выберите регион из списка."
-    if level is not None and level not in LEVELS:
-        return f"Уровень «{level}» неизвестен; выберите уровень из списка."
-    if theme is not None and theme not in THEMES:
-        return f"Тема «{theme}» неизвестна; выберите тему из списка."
+    segment = segment_filters(query, "ru")
+    if isinstance(segment, str):
+        return segment
     kpi = query.get("kpi") or "er_day_7d"
     if kpi not in RANKED:
         return f"Показатель «{kpi}» не ранжируется; выберите вкладку рейтинга."
@@ -67,7 +64,7 @@ def chosen_of(query: Any) -> tuple[render.Chosen, int, int] | str:
         if decoded is None:
             return "Ссылка на следующую страницу рейтинга испорчена; откройте рейтинг заново."
         cursor = decoded
-    return render.Chosen(region, level, theme, kpi), offset, cursor
+    return render.Chosen(*segment.place_or_none(), kpi), offset, cursor
 
 
 def card_answer(pipeline: Pipeline, public_id: str, at_param: str | None, now: int) -> Answer:
@@ -77,15 +74,14 @@ def card_answer(pipeline: Pipeline, public_id: str, at_param: str | None, now: i
     at = instant(at_param, now)
     if isinstance(at, str):
         return 400, render.problem_page("Неверное время", at)
-    engine = pipeline.engine
-    info = engine.registry.get(public_id)
+    info = pipeline.info(public_id)
     st = pipeline.current_state(public_id)
     if st is None and info is None:
         message = f"О паблике {public_id} нет ни записи в реестре, ни событий."
         return 404, render.problem_page("Паблик не найден", message)
-    st = st if st is not None else engine.empty(public_id)  # registered, no event yet: zero counts
-    table = engine.table_of(st, at)
-    profile = engine.profile_of(public_id)
+    st = st if st is not None else pipeline.state_or_empty(public_id)  # registered, no event yet
+    table = pipeline.table_of(st, at)
+    profile = pipeline.profile_of(public_id)
     days = daily(st, at)
     breached = {b["kpi"] for b in breaches(table, profile)}
     return 200, render.card(model.card(table, days, profile, breached, info))
@@ -149,15 +145,15 @@ def register(app: Any, views: Views, pipeline: Pipeline, client: Any, app_id: st
                 "выберите регион из списка."
             )
             return _refused(web, "Неверная ссылка", problem)
-        lookup = pipeline.engine.registry.get
-        wanted = Filters(chosen.region, chosen.level, chosen.theme)
+        lookup = pipeline.info
+        wanted = chosen.filters()
         publics = sum(s["publics"] for s in counted if wanted.admits(s["region"], s["level"], s["theme"]))
         regions = sorted({s["region"] for s in counted if REGION_RE.fullmatch(s["region"])})
         html = render.overview(
             chosen,
             regions,
             publics,
-            model.breaching(breaching, lookup, pipeline.engine.profiles),
+            model.breaching(breaching, lookup, pipeline.profiles),
             breaching_total,
             model.leaders(board, lookup),
             board["total"],
@@ -230,7 +226,7 @@ async def _leaderboard(client: Any, app_id: str, chosen: render.Chosen, offset: 
     if client is None:
         return "Рейтинги недоступны: воркер запущен без Redis (--redis)."
     order = model.RANKINGS[chosen.kpi][1]
-    q = RankingQuery(chosen.kpi, Filters(chosen.region, chosen.level, chosen.theme), order, LEADERS, offset)
+    q = RankingQuery(chosen.kpi, chosen.filters(), order, LEADERS, offset)
     try:
         return await ranking(client, app_id, q)
     except Exception as exc:  # Redis down: the page still shows the breaches

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Final
 
-from streams.core.kpi import Profile
+from streams.core.profiles import Profile
 
 NBSP: Final = "\u00a0"
 MINUS: Final = "\u2212"

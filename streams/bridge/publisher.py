@@ -19,8 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
+from streams.dead_letter import DeadLetter
 from streams.produce.batching import Batcher
 from streams.topics import Topics
 
@@ -29,14 +28,6 @@ log = logging.getLogger(__name__)
 
 class BrokerUnavailable(RuntimeError):
     """The broker did not acknowledge a flush in time; ``str()`` says what the client saw."""
-
-
-@dataclass
-class DeadLetter:
-    """A notification the bridge could not map: what it was (never its content) and why."""
-
-    value: dict[str, Any]
-    reason: str
 
 
 @dataclass
@@ -124,10 +115,7 @@ class AckedPublisher:
             for topic, key, value, _ in batcher.drain():
                 futures.append(producer.send(topic, key=key.encode(), value=value))
             for d in dead:
-                headers = [("gospulse-reason", d.reason.encode()), ("gospulse-source", b"bridge")]
-                futures.append(
-                    producer.send(self.topics.dead_letter, value=orjson.dumps(d.value), headers=headers)
-                )
+                futures.append(producer.send(self.topics.dead_letter, value=d.value, headers=d.headers()))
             producer.flush(timeout=self.ack_timeout_s)
             for future in futures:
                 future.get(timeout=0)  # raises the record's error, or a timeout if it never completed

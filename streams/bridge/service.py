@@ -25,9 +25,10 @@ from streams.bridge import max as max_api
 from streams.bridge import telegram, vk
 from streams.bridge.config import BridgeConfig
 from streams.bridge.metrics import BridgeMetrics
-from streams.bridge.publisher import AckedPublisher, BrokerUnavailable, DeadLetter
+from streams.bridge.publisher import AckedPublisher, BrokerUnavailable
 from streams.bridge.slow import one_request
 from streams.core.timebase import now_ms
+from streams.dead_letter import DeadLetter
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +164,7 @@ class Bridge:
                 checked.append(ev)
             else:  # a mapping that breaks the contract: kept, never published as an event
                 dead.append(
-                    DeadLetter(
+                    DeadLetter.of_notification(
                         {"platform": platform, "event_id": ev.get("event_id"), "kind": ev.get("kind")}, reason
                     )
                 )
@@ -225,7 +226,7 @@ class Bridge:
 
     def dead(self, platform: str, kind: object, reason: str, **what: Any) -> DeadLetter:
         self.metrics.rejected.labels(platform, "bad_payload").inc()
-        return DeadLetter(
+        return DeadLetter.of_notification(
             {"platform": platform, "type": str(kind)[:64], **what}, f"{platform} {kind}: {reason}"
         )
 
@@ -302,7 +303,7 @@ class Bridge:
             f"telegram message_reaction_count: the total moved from {before} to {now}, more than "
             f"--bridge-max-events-per-request {self.max_events} events; not published"
         )
-        return DeadLetter({**what, "update_id": update.get("update_id")}, reason)
+        return DeadLetter.of_notification({**what, "update_id": update.get("update_id")}, reason)
 
     async def max(self, request: web.Request) -> web.Response:
         checked = await self.webhook(request, "max", self.config.max, "X-Max-Bot-Api-Secret")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from streams.core.kpi import Profile
+from streams.core.profiles import Profile
 
 Breach = dict[str, Any]
 

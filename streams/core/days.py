@@ -14,7 +14,7 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from streams.core.state import P_DELETED, P_HOURS, PublicState
-from streams.core.table import COUNTER_FIELDS, _latency_stats
+from streams.core.table import COUNTER_FIELDS, latency_stats
 from streams.core.timebase import HOUR_MS
 
 #: Rows of the series.
@@ -64,8 +64,8 @@ def daily(st: PublicState, at: int, days: int = DAYS) -> list[dict[str, Any]]:
     wall = _per_day(st.latencies, st.sketches, day_of, len(bounds))
     working = _per_day(st.wh_latencies, st.wh_sketches, day_of, len(bounds))
     for row, (exact, sketched), (wh_exact, wh_sketched) in zip(rows, wall, working, strict=True):
-        row["answered"], _, row["response_p90_s"] = _latency_stats(exact, sketched)
-        row["response_wh_p90_s"] = _latency_stats(wh_exact, wh_sketched)[2]
+        row["answered"], _, row["response_p90_s"] = latency_stats(exact, sketched)
+        row["response_wh_p90_s"] = latency_stats(wh_exact, wh_sketched)[2]
     return rows
 
 

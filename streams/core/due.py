@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from streams.core.breaches import thresholds
-from streams.core.kpi import Profile
+from streams.core.profiles import Profile
 from streams.core.state import P_HOURS, PublicState
 from streams.core.timebase import ANSWER_MS, HOUR_MS
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from schemas.contract import DEFAULT_TZ
 from streams.core.breaches import Breach, breaches
-from streams.core.kpi import BUILT_IN_PROFILES, DEFAULT_PROFILE, Profile, Profiles
+from streams.core.profiles import BUILT_IN_PROFILES, DEFAULT_PROFILE, Profile, Profiles
 from streams.core.registry import Registry, RegistryView
 from streams.core.state import Event, PublicState
 from streams.core.table import snapshot

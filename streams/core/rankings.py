@@ -38,12 +38,6 @@ def place(table: dict[str, Any]) -> tuple[str, str, str]:
     return region, level, theme
 
 
-def ranking_key(app_id: str, kpi: str, region: str = ANY, level: str = ANY, theme: str = ANY) -> str:
-    """The sorted set of ``kpi`` for a segment (``*``: any value of that field)."""
-    return f"{app_id}:rank:{kpi}:{region}:{level}:{theme}"
-
-
-def keys_of(app_id: str, kpi: str, where: tuple[str, str, str]) -> Iterator[str]:
-    """The eight sets a public of ``where`` is ranked in for ``kpi``."""
-    for region, level, theme in product(*((value, ANY) for value in where)):
-        yield ranking_key(app_id, kpi, region, level, theme)
+def places_of(where: tuple[str, str, str]) -> Iterator[tuple[str, str, str]]:
+    """The eight segments a public of ``where`` is ranked in (each field its own value or ``*``)."""
+    yield from product(*((value, ANY) for value in where))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
-from streams.core.kpi import BUILT_IN, Profile
+from streams.core.profiles import BUILT_IN, Profile
 from streams.core.state import (
     CITIZEN,
     JOINS,
@@ -77,7 +77,7 @@ def sketched_p90(exact: list[int], sketches: list[LatencySketch]) -> float:
     raise AssertionError("rank beyond the count")  # pragma: no cover
 
 
-def _latency_stats(exact: list[int], sketches: list[LatencySketch]) -> tuple[int, float | None, float | None]:
+def latency_stats(exact: list[int], sketches: list[LatencySketch]) -> tuple[int, float | None, float | None]:
     """Count, mean (s) and nearest-rank p90 (s) of latencies held exactly and in sketches."""
     count = len(exact) + sum(s.count for s in sketches)
     if not count:
@@ -124,7 +124,7 @@ def snapshot(
     for name, slot in COUNTER_FIELDS:
         for w, suffix in enumerate(suffixes):
             out[f"{name}_{suffix}"] = sums[w][slot]
-    stats = [_latency_stats(lats[w], sketched[w]) for w in range(len(WINDOWS))]
+    stats = [latency_stats(lats[w], sketched[w]) for w in range(len(WINDOWS))]
     for w, suffix in enumerate(suffixes):
         out[f"answered_{suffix}"] = stats[w][0]
     for w, suffix in enumerate(suffixes):
@@ -132,7 +132,7 @@ def snapshot(
     for w, suffix in enumerate(suffixes):
         out[f"response_p90_s_{suffix}"] = stats[w][2]
     low = lows[WEEK]
-    _, wh_mean, wh_p90 = _latency_stats(
+    _, wh_mean, wh_p90 = latency_stats(
         [v for hour, values in st.wh_latencies.items() if low <= hour <= top for v in values],
         [s for hour, s in st.wh_sketches.items() if low <= hour <= top],
     )

@@ -18,6 +18,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
 
+from streams.ports import free_port
+
 #: Linux prctl option: the signal a process gets when the thread that started it ends.
 _PR_SET_PDEATHSIG = 1
 
@@ -56,12 +58,6 @@ def explicit_binary(env_var: str, error: type[RuntimeError]) -> Path | None:
     if not (path.is_file() and os.access(path, os.X_OK)):
         raise error(f"{env_var}={explicit} is not an executable file; unset it or fix the path")
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class EmbeddedServer:

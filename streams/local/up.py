@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from streams.cli.common import port_taken
+from streams import redis_keys
 from streams.local.alerting import (
     INSTALL_HINT,
     EmbeddedAlertmanager,
@@ -36,10 +36,10 @@ from streams.local.alerting import (
 from streams.local.embedded import Child
 from streams.local.redis_server import EmbeddedRedis
 from streams.local.tansu import EmbeddedBroker
+from streams.ports import port_taken
 from streams.produce.synth import liveliest, make_publics
-from streams.serving import tables_key
 
-GOSPULSE = [sys.executable, "-m", "streams.cli"]
+GOSPULSE = [sys.executable, "-m", "gospulse"]
 #: The worker's exit status asking for a restart (``agents.edge.delivery.EXIT_NOT_WRITTEN``).
 RESTART_ME = 75
 APP_ID = "gospulse"
@@ -173,7 +173,7 @@ class Stack:
         self.say(f"page    http://127.0.0.1:{o.web_port}/  (the curators' page, in Russian)")
         self.say(f"breaches http://127.0.0.1:{o.web_port}/breaches  (?kpi=silence&level=municipal…)")
         self.say(f"health  http://127.0.0.1:{o.web_port}/health")
-        self.say(f"tables  redis-cli -u {self.redis_url} HGETALL {tables_key(APP_ID)}")
+        self.say(f"tables  redis-cli -u {self.redis_url} HGETALL {redis_keys.tables(APP_ID)}")
         self.say(f"metrics http://127.0.0.1:{o.web_port}/metrics")
         self.start_alerting()
         self.say(f"logs    {self.workdir}")
@@ -254,7 +254,7 @@ class Stack:
         else:
             state = "worker not answering"
         try:
-            tables = redis.Redis.from_url(self.redis_url, socket_timeout=2).hlen(tables_key(APP_ID))
+            tables = redis.Redis.from_url(self.redis_url, socket_timeout=2).hlen(redis_keys.tables(APP_ID))
         except redis.RedisError:
             tables = "?"
         return f"{state}; tables in Redis: {tables}{self.alerts_firing()}; {self.simulator_progress()}"

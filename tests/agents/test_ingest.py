@@ -14,7 +14,7 @@ from agents.edge.delivery import DeliveryGuard, RecordNotWritten
 from agents.worker import build_worker
 from streams.core.layout import StateTooLarge, decode
 from streams.core.table import snapshot
-from streams.pipeline import DeadLetter
+from streams.dead_letter import DeadLetter
 from streams.settings import WorkerSettings
 from tests.logs import event
 

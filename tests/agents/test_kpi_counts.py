@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from agents.kpi import KpiLive
 from agents.routing import partition_of
 from streams.core.engine import Engine
-from streams.core.kpi import BUILT_IN_PROFILES
+from streams.core.profiles import BUILT_IN_PROFILES
 from streams.core.registry import PublicInfo, Registry
 from streams.pipeline import Pipeline
 from tests.logs import BASE, DAY, HOUR, published

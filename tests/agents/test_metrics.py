@@ -157,10 +157,10 @@ def test_a_name_label_is_bounded_however_long_the_registry_name() -> None:
     from types import SimpleNamespace
 
     from agents.metrics import NAME_LABEL_MAX, describer
-    from streams.core.kpi import BUILT_IN_PROFILES
+    from streams.core.profiles import BUILT_IN_PROFILES
 
     info = SimpleNamespace(name="Ш" * 10_000)
-    engine = SimpleNamespace(registry=SimpleNamespace(get=lambda _: info), profiles=BUILT_IN_PROFILES)
-    words = describer(engine)("vk:-1", "RU-NIZ", "municipal", "culture", "default")
+    pipeline = SimpleNamespace(info=lambda _: info, profiles=BUILT_IN_PROFILES)
+    words = describer(pipeline)("vk:-1", "RU-NIZ", "municipal", "culture", "default")
     assert len(words["name"]) == NAME_LABEL_MAX and words["name"].endswith("…")
     assert words["region_name"] == "Нижегородская область" and words["profile_title"] == "default"

@@ -11,7 +11,7 @@ from agents.page.views import chosen_of
 from agents.query import whole_number
 from agents.segments import decode_cursor, ranking_query
 from agents.web import open_breach_query
-from streams.core.kpi import BUILT_IN_PROFILES
+from streams.core.profiles import BUILT_IN_PROFILES
 
 
 @pytest.mark.parametrize("text", ["²", "٣", "1²", "", "-1", "+1", " 1", "1e3", "9" * 40])

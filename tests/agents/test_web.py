@@ -77,7 +77,7 @@ def test_open_breaches_list_the_worst_publics_first_and_count_them_all() -> None
 
 def test_open_breaches_take_a_limit_and_never_an_instant() -> None:
     from agents.web import open_breach_query
-    from streams.core.kpi import BUILT_IN_PROFILES
+    from streams.core.profiles import BUILT_IN_PROFILES
 
     assert open_breach_query({"limit": "50", "region": "RU-NIZ"}, BUILT_IN_PROFILES) == (
         {"region": "RU-NIZ"},
@@ -112,7 +112,7 @@ def test_a_breach_page_holds_whole_publics_and_a_cursor_to_the_rest() -> None:
 
 def test_breach_pages_take_a_limit_and_a_cursor_this_api_gave() -> None:
     from agents.web import DEFAULT_BREACH_LIMIT, BreachPage, breach_page_query, encode_breach_cursor
-    from streams.core.kpi import BUILT_IN_PROFILES
+    from streams.core.profiles import BUILT_IN_PROFILES
 
     now = BASE
     assert breach_page_query({}, BUILT_IN_PROFILES, now) == BreachPage(now, {}, DEFAULT_BREACH_LIMIT, "")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from streams.cli import build_parser
+from gospulse import build_parser
 from streams.settings import WorkerSettings
 from tests.tools import tool
 

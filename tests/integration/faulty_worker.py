@@ -13,7 +13,7 @@ from typing import Any
 from faust.transport.producer import ProducerBuffer
 from kafka.errors import KafkaError
 
-from streams.cli import main
+from gospulse import main
 
 REFUSE_FROM = int(os.environ["GOSPULSE_TEST_REFUSE_STATE_FROM"])
 _send_pending = ProducerBuffer._send_pending

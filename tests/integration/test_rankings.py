@@ -9,7 +9,7 @@ import asyncio
 import redis.asyncio
 
 from agents.kpi import KpiLive
-from streams.core.rankings import ranking_key
+from streams import redis_keys
 from streams.core.registry import PublicInfo, Registry
 from streams.local.redis_server import EmbeddedRedis
 from streams.local.tansu import free_port
@@ -52,17 +52,17 @@ def test_publics_are_ranked_in_their_segments_and_move_with_them(redis_server: E
         pipeline.add_sink(tables)
         run_batches(pipeline, [posts("vk:-1", 2) + posts("vk:-2", 5) + posts("vk:-3", 3)])
         assert await tables.push(AT) == 3
-        culture = ranking_key("rk", "posts_7d", "RU-NIZ", "municipal", "culture")
+        culture = redis_keys.ranking("rk", "posts_7d", "RU-NIZ", "municipal", "culture")
         assert await ranking(client, culture) == [("vk:-2", 5), ("vk:-1", 2)]
-        assert await ranking(client, ranking_key("rk", "posts_7d", "RU-NIZ")) == [
+        assert await ranking(client, redis_keys.ranking("rk", "posts_7d", "RU-NIZ")) == [
             ("vk:-2", 5), ("vk:-3", 3), ("vk:-1", 2)
         ]  # fmt: skip
-        assert await ranking(client, ranking_key("rk", "posts_7d", theme="sport")) == [("vk:-3", 3)]
+        assert await ranking(client, redis_keys.ranking("rk", "posts_7d", theme="sport")) == [("vk:-3", 3)]
         # no views: no engagement rate, so no place in its ranking; no replies: no response time
-        assert await client.zcard(ranking_key("rk", "er_day_7d")) == 0
-        assert await client.zcard(ranking_key("rk", "response_wh_p90_s_7d")) == 0
+        assert await client.zcard(redis_keys.ranking("rk", "er_day_7d")) == 0
+        assert await client.zcard(redis_keys.ranking("rk", "response_wh_p90_s_7d")) == 0
         # no citizen wrote to any: none is ranked on late answers (a silent page would lead it)
-        assert await client.zcard(ranking_key("rk", "overdue_wh", "RU-NIZ")) == 0
+        assert await client.zcard(redis_keys.ranking("rk", "overdue_wh", "RU-NIZ")) == 0
 
         # the registry moves vk:-1 to sport: it leaves culture's sets, joins sport's, once in the rest
         registered(
@@ -71,11 +71,11 @@ def test_publics_are_ranked_in_their_segments_and_move_with_them(redis_server: E
         pipeline.segment_changed("vk:-1")
         assert await tables.push(AT) == 1
         assert await ranking(client, culture) == [("vk:-2", 5)]
-        assert await ranking(client, ranking_key("rk", "posts_7d", theme="sport")) == [
+        assert await ranking(client, redis_keys.ranking("rk", "posts_7d", theme="sport")) == [
             ("vk:-3", 3),
             ("vk:-1", 2),
         ]
-        assert await client.zcard(ranking_key("rk", "posts_7d")) == 3
+        assert await client.zcard(redis_keys.ranking("rk", "posts_7d")) == 3
         await client.aclose()
 
     asyncio.run(scenario())
@@ -101,7 +101,7 @@ def test_a_redis_outage_stops_nothing_and_is_caught_up_when_redis_returns(tmp_pa
         again = EmbeddedRedis(port=port, log_path=tmp_path / "redis-2.log").start()  # back, and empty
         try:
             assert await tables.push(AT) == 1  # the push that failed is written now
-            culture = ranking_key("out", "posts_7d", "RU-NIZ", "municipal", "culture")
+            culture = redis_keys.ranking("out", "posts_7d", "RU-NIZ", "municipal", "culture")
             assert await ranking(client, culture) == [("vk:-1", 4)]  # vk:-2 was lost with Redis
             for _ in range(3):  # the refresh round sees the rankings were lost and writes them all
                 await tables.refresh(AT)

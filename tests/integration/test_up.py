@@ -112,7 +112,7 @@ def _start_up(
         *(extra or []),
     ]
     up = subprocess.Popen(
-        [sys.executable, "-m", "streams.cli", "up", *args],
+        [sys.executable, "-m", "gospulse", "up", *args],
         stderr=subprocess.PIPE,
         text=True,
         env=env,
@@ -156,7 +156,7 @@ def test_up_says_when_the_web_port_is_taken(tmp_path: Path) -> None:
         taken.listen()
         port = taken.getsockname()[1]
         done = subprocess.run(
-            [sys.executable, "-m", "streams.cli", "up", "--web-port", str(port), "--workdir", str(tmp_path)],
+            [sys.executable, "-m", "gospulse", "up", "--web-port", str(port), "--workdir", str(tmp_path)],
             capture_output=True,
             text=True,
             timeout=120,

@@ -14,6 +14,7 @@ import redis
 from kafka import KafkaProducer
 
 from agents.edge.delivery import EXIT_NOT_WRITTEN
+from streams import redis_keys
 from streams.core.engine import Engine
 from streams.core.registry import PublicInfo, Registry
 from streams.local import up
@@ -21,7 +22,6 @@ from streams.local.redis_server import EmbeddedRedis
 from streams.local.tansu import EmbeddedBroker
 from streams.produce.synth import Habits, busy_log, log_events, make_publics
 from streams.replay import replay_events
-from streams.serving import tables_key
 from tests.integration.worker import (
     GOSPULSE,
     WorkerProcess,
@@ -166,7 +166,7 @@ def test_published_log_gives_the_tables_of_replay_and_bad_events_are_dead_letter
     replays: dict[int, dict[str, dict]] = {}
 
     def redis_tables() -> None:
-        pushed = {k.decode(): orjson.loads(v) for k, v in client.hgetall(tables_key(app_id)).items()}
+        pushed = {k.decode(): orjson.loads(v) for k, v in client.hgetall(redis_keys.tables(app_id)).items()}
         assert sorted(pushed) == [t["public_id"] for t in with_segments]
         for public_id, table in pushed.items():
             if table["at"] not in replays:
@@ -332,7 +332,9 @@ def test_redis_tables_stay_fresh_without_events_and_come_back_after_redis_restar
         client = redis.Redis.from_url(own_redis.url)
 
         def all_fresh() -> dict[str, dict]:
-            stored = {k.decode(): orjson.loads(v) for k, v in client.hgetall(tables_key(app_id)).items()}
+            stored = {
+                k.decode(): orjson.loads(v) for k, v in client.hgetall(redis_keys.tables(app_id)).items()
+            }
             assert sorted(stored) == publics
             oldest = min(t["at"] for t in stored.values())
             assert oldest >= time.time_ns() // 1_000_000 - (refresh_s + 2) * 1000, "a table went stale"
@@ -411,7 +413,7 @@ def test_poison_input_is_dead_lettered_never_fatal(
     client = redis.Redis.from_url(redis_server.url)
 
     def in_redis() -> None:
-        table = client.hget(tables_key(app_id), "vk:-1")
+        table = client.hget(redis_keys.tables(app_id), "vk:-1")
         assert table is not None and orjson.loads(table)["subscribers"] == 1001
 
     eventually(in_redis, timeout_s=30)

@@ -12,7 +12,7 @@ import openpyxl
 from agents.page import export, model, words
 from streams.core.breaches import breaches
 from streams.core.engine import Engine
-from streams.core.kpi import BUILT_IN
+from streams.core.profiles import BUILT_IN
 from streams.core.registry import PublicInfo
 from streams.core.table import Segment
 from tests.logs import BASE, DAY, HOUR, citizen, counted, published

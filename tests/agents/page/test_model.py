@@ -6,7 +6,7 @@ from typing import Any
 
 from agents.page import model
 from agents.page.words import NBSP
-from streams.core.kpi import BUILT_IN_PROFILES, Profile
+from streams.core.profiles import BUILT_IN_PROFILES, Profile
 from streams.core.registry import PublicInfo
 from streams.core.table import Segment
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agents.page import words
-from streams.core.kpi import Profile
+from streams.core.profiles import Profile
 
 NB = words.NBSP
 

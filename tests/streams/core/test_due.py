@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from streams.core.breaches import breaches
 from streams.core.due import aged, next_change
 from streams.core.engine import Engine
-from streams.core.kpi import BUILT_IN, Profile
+from streams.core.profiles import BUILT_IN, Profile
 from streams.core.table import snapshot
 from streams.core.timebase import HOUR_MS
 from streams.core.worktime import DEFAULT_TZ, calendar_for

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from schemas.contract import LEVELS, THEMES
 from streams.core.engine import Engine
-from streams.core.kpi import parse_profiles
+from streams.core.profiles import parse_profiles
 from streams.core.registry import PublicInfo, Registry
 from streams.replay import replay_events
 from tests.logs import DAY, HOUR, citizen, event, long_logs, official, short_logs

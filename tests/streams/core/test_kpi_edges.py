@@ -10,7 +10,7 @@ import pytest
 
 from streams.core.breaches import breaches, transitions
 from streams.core.engine import Engine
-from streams.core.kpi import BUILT_IN, parse_profiles
+from streams.core.profiles import BUILT_IN, parse_profiles
 from streams.core.registry import PublicInfo, Registry
 from streams.core.worktime import calendar_for, parse_clock
 from tests.logs import citizen, official, published

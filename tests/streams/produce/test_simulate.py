@@ -150,7 +150,7 @@ def test_bad_arguments_are_refused(days: float, rate: float) -> None:
 def test_a_send_the_broker_did_not_take_in_time_is_sent_again_and_a_refusal_is_not() -> None:
     from kafka.errors import KafkaTimeoutError, MessageSizeTooLargeError, NotLeaderForPartitionError
 
-    from streams.cli.simulate import retriable
+    from gospulse.simulate import retriable
 
     assert retriable(KafkaTimeoutError("126338 ms has passed since batch creation"))
     assert retriable(NotLeaderForPartitionError())

@@ -8,8 +8,8 @@ import contextlib
 import logging
 import signal
 
-from streams.cli.common import EXIT_OK, EXIT_USAGE, add_command, fail, load_settings_of, say
-from streams.cli.kafka import KAFKA_SETTINGS
+from gospulse.common import EXIT_OK, EXIT_USAGE, add_command, fail, load_settings_of, say
+from gospulse.kafka import KAFKA_SETTINGS
 from streams.settings import add_options
 
 BRIDGE_SETTINGS = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from streams.cli.common import fail
+from gospulse.common import fail
 from streams.kafka_client import BrokerUnreachable, check_reachable, ensure_topics, producer
 from streams.topics import Topics
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from streams.cli.common import (
+from gospulse.common import (
     EXIT_BAD_INPUT,
     EXIT_OK,
     StatusLine,
@@ -18,7 +18,7 @@ from streams.cli.common import (
     progress_shown,
     say,
 )
-from streams.cli.kafka import KAFKA_SETTINGS, add_max_batch_option, connect
+from gospulse.kafka import KAFKA_SETTINGS, add_max_batch_option, connect
 from streams.settings import add_options
 
 HELP = """\

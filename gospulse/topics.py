@@ -6,8 +6,8 @@ import argparse
 import sys
 import time
 
-from streams.cli.common import EXIT_OK, add_command, fail, load_settings_of
-from streams.cli.kafka import KAFKA_SETTINGS
+from gospulse.common import EXIT_OK, add_command, fail, load_settings_of
+from gospulse.kafka import KAFKA_SETTINGS
 from streams.settings import add_options
 
 HELP = """\

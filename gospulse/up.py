@@ -6,7 +6,7 @@ import argparse
 import re
 from pathlib import Path
 
-from streams.cli.common import (
+from gospulse.common import (
     EXIT_OK,
     EXIT_USAGE,
     StopSignals,
@@ -15,7 +15,7 @@ from streams.cli.common import (
     load_settings_of,
     unusable_dir,
 )
-from streams.cli.simulate import add_traffic_options, check_traffic_options
+from gospulse.simulate import add_traffic_options, check_traffic_options
 from streams.settings import add_options
 
 HELP = """\

@@ -9,7 +9,7 @@ from typing import IO
 
 import orjson
 
-from streams.cli.common import (
+from gospulse.common import (
     EXIT_OK,
     EXIT_USAGE,
     StatusLine,
@@ -19,10 +19,10 @@ from streams.cli.common import (
     progress_shown,
 )
 from streams.core.engine import Engine
-from streams.core.kpi import BUILT_IN_PROFILES, ProfilesError
+from streams.core.profiles import BUILT_IN_PROFILES, ProfilesError
 from streams.core.registry import Registry
 from streams.core.timebase import TimeError, format_instant, parse_instant
-from streams.profiles import read_profiles
+from streams.profiles_file import read_profiles
 from streams.replay import ReplayReport, StrictError, load_registry, open_log, replay_lines
 
 HELP = """\

@@ -1,10 +1,10 @@
-"""Reading a profiles file (the I/O edge of ``streams.core.kpi``), and watching it for changes."""
+"""Reading a profiles file (the I/O edge of ``streams.core.profiles``), and watching it for changes."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from streams.core.kpi import Profiles, ProfilesError, parse_profiles
+from streams.core.profiles import Profiles, ProfilesError, parse_profiles
 
 
 def read_profiles(path: Path) -> Profiles:

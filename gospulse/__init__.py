@@ -1,12 +1,15 @@
-"""The ``gospulse`` command: one module per subcommand, sharing ``common`` and the settings table."""
+"""The ``gospulse`` command: one module per subcommand, sharing ``common`` and the settings table.
+
+The top layer: it wires ``streams`` (the engine, producers, replay, the local stack) and ``agents`` (the
+Faust worker) into commands, and nothing in them imports it back."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from streams.cli import bridge, publish, replay, simulate, topics, up, worker
-from streams.cli.common import EXIT_USAGE, UsageError
+from gospulse import bridge, publish, replay, simulate, topics, up, worker
+from gospulse.common import EXIT_USAGE, UsageError
 
 COMMANDS = (replay, publish, simulate, topics, up, worker, bridge)
 

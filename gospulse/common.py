@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import sys
 import time
 from collections.abc import Iterable
@@ -76,18 +75,6 @@ def add_progress_option(parser: argparse.ArgumentParser) -> None:
 
 def progress_shown(args: argparse.Namespace) -> bool:
     return args.progress == "always" or (args.progress == "auto" and sys.stderr.isatty())
-
-
-def port_taken(host: str, port: int) -> bool:
-    """Whether another process already listens on ``host:port`` (so a server there would fail, or a
-    client asking there would reach the wrong one)."""
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError:
-            return True
-    return False
 
 
 class StatusLine:

@@ -5,16 +5,16 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 
-from streams.cli.common import (
+from gospulse.common import (
     EXIT_OK,
     EXIT_USAGE,
     add_command,
     fail,
     load_settings_of,
-    port_taken,
     say,
     unusable_dir,
 )
+from streams.ports import port_taken
 from streams.settings import WORKER_SETTINGS, WorkerSettings, add_options
 
 HELP = """\
@@ -63,8 +63,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     settings = WorkerSettings(**load_settings_of(WORKER_SETTINGS, args))
-    from streams.core.kpi import BUILT_IN_PROFILES, ProfilesError
-    from streams.profiles import read_profiles
+    from streams.core.profiles import BUILT_IN_PROFILES, ProfilesError
+    from streams.profiles_file import read_profiles
 
     try:
         profiles = read_profiles(settings.profiles) if settings.profiles else BUILT_IN_PROFILES

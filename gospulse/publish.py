@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from streams.cli.common import (
+from gospulse.common import (
     EXIT_BAD_INPUT,
     EXIT_OK,
     StatusLine,
@@ -17,7 +17,7 @@ from streams.cli.common import (
     load_settings_of,
     progress_shown,
 )
-from streams.cli.kafka import KAFKA_SETTINGS, add_max_batch_option, connect
+from gospulse.kafka import KAFKA_SETTINGS, add_max_batch_option, connect
 from streams.settings import add_options
 
 HELP = """\

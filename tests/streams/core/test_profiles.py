@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.core.kpi import ProfilesError, parse_profiles
+from streams.core.profiles import ProfilesError, parse_profiles
 
 SHIPPED = Path(__file__).resolve().parents[3] / "deploy" / "kpi" / "profiles.toml"
 
