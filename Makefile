@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint tools screenshots bench bench-live clean
+.PHONY: run test check lint tools screenshots bench bench-live clean
 
 #: Debian packages the deploy tests and `gospulse up` run for real (promtool, amtool, Prometheus,
 #: Alertmanager; docker-compose to resolve the compose file, no daemon needed; chromium and its
@@ -26,6 +26,11 @@ run: $(STAMP)
 ## alerting through real Prometheus and Alertmanager)
 test: $(STAMP) lint tools
 	$(BIN)/python -m pytest
+
+## check: the quick tier for the developer loop: lint, then every test that needs no broker, Redis,
+## browser or package index, with fewer property examples (`make test` runs them all)
+check: $(STAMP) lint
+	HYPOTHESIS_PROFILE=quick $(BIN)/python -m pytest -q -m "not integration"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,26 +1,29 @@
 """Shared test settings and services.
 
-CI runs hypothesis derandomized, so a red build is reproducible. Real services are started by the
-test session itself and never skipped: a Redis that cannot start fails the run, locally and in CI.
+CI runs hypothesis derandomized, so a red build is reproducible (``tests.examples``). Real services
+are started by the test session itself and never skipped: a Redis that cannot start fails the run,
+locally and in CI.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings
 
+import tests.examples  # noqa: F401  (registers and loads the hypothesis profile)
 from streams.local.redis_server import EmbeddedRedis
 
-# No deadline: these tests check results, not speed (bench/ measures speed), and a shared, loaded
-# machine can stall any example past hypothesis's 200 ms; too_slow is the same timing check.
-_UNTIMED = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
-settings.register_profile("ci", derandomize=True, print_blob=True, **_UNTIMED)
-settings.register_profile("dev", print_blob=True, **_UNTIMED)
-settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+INTEGRATION = Path(__file__).parent / "integration"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Everything under ``tests/integration/`` runs on real services: marked so ``make check`` can
+    leave it out (``-m "not integration"``)."""
+    for item in items:
+        if INTEGRATION in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.integration)
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+#: It installs the wheel's dependencies from the package index into a fresh venv.
+pytestmark = pytest.mark.integration
+
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = {"schemas", "streams", "agents", "gospulse"}
 

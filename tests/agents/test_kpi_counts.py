@@ -16,6 +16,7 @@ from streams.core.engine import Engine
 from streams.core.profiles import BUILT_IN_PROFILES
 from streams.core.registry import PublicInfo, Registry
 from streams.pipeline import Pipeline
+from tests.examples import examples
 from tests.logs import BASE, DAY, HOUR, published
 from tests.streams.test_pipeline import DictStore
 
@@ -83,7 +84,7 @@ class World:
         self.kpi.revoked({partition})
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @example(
     [("posts", "vk:-1", 4, 2), ("round", None), ("time", 96), ("round", None), ("time", 96), ("round", None)]
 )

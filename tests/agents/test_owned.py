@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from agents.owned import OwnedPublics
 from agents.routing import partition_of
+from tests.examples import examples
 
 PARTITIONS = 4
 TOPIC = "t.posts"
@@ -46,7 +47,7 @@ class Completed:
         return self.done
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(steps)
 def test_the_kept_lists_equal_a_walk_from_scratch(script: list) -> None:
     table: dict[bytes, bytes] = {}

@@ -22,6 +22,7 @@ from streams.bridge.service import Bridge, build_app
 from streams.kafka_client import ensure_topics, producer
 from streams.local.tansu import EmbeddedBroker, free_port
 from streams.topics import Topics
+from tests.examples import examples
 from tests.integration.test_bridge import events_of, records
 from tests.integration.test_worker import PARTITIONS
 from tests.streams.bridge.test_vk import GROUP, note, wallpost
@@ -108,7 +109,7 @@ def served(broker: EmbeddedBroker) -> Iterator[Served]:
 
 
 EXAMPLES = settings(
-    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(120), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 
 

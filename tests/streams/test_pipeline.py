@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from streams.core.layout import Limits
 from streams.core.table import snapshot
 from streams.pipeline import Pipeline, record_key
+from tests.examples import examples
 from tests.logs import BASE, DAY, event, long_logs, published, short_logs
 
 #: Records of at most 1 KiB: even the small generated logs spill pages out of their roots and re-page.
@@ -71,7 +72,7 @@ def run_batches(pipeline: Pipeline, batches: list[list[dict]]) -> None:
         pipeline.flush()
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.one_of(short_logs(), long_logs()),
     st.integers(1, 6),
@@ -330,7 +331,7 @@ def test_where_each_family_is_applied_to_survives_the_store() -> None:
     assert [m.source for m in decode_root("vk:-1", old)[0].memories] == [None, None, None]
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.one_of(short_logs(), long_logs()),
     st.integers(1, 6),

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from schemas.validate import explain_event
 from streams.bridge import ok
+from tests.examples import examples
 
 GID = "53038939046008"
 NOW = 1_795_000_000_000
@@ -98,7 +99,7 @@ FIELDS = st.sampled_from(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(body=JSON, mixed=st.dictionaries(FIELDS, JSON, max_size=4))
 def test_any_json_oks_api_answers_gives_valid_events_or_none(body: Any, mixed: dict[str, Any]) -> None:
     """Whatever OK (or something in its place) answers, the mapping never fails and never emits an

@@ -18,10 +18,11 @@ from streams.core.state import EXACT_LATENCIES, PublicState
 from streams.core.table import nearest_rank, snapshot
 from streams.pipeline import Pipeline, record_key
 from streams.replay import replay_events
+from tests.examples import examples
 from tests.logs import BASE, DAY, HOUR, citizen, event, long_logs, official, short_logs
 from tests.streams.test_pipeline import TINY, DictStore
 
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 DATA = Path(__file__).parent / "data"
 
 

@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 
 from streams.core.engine import Engine
 from streams.replay import replay_events
+from tests.examples import examples
 from tests.logs import long_logs, short_logs
 from tests.reference import reference_tables
 
@@ -37,14 +38,14 @@ def assert_same_tables(got: list[dict], want: list[dict]) -> None:
                 )
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(400), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(short_logs())
 def test_engine_matches_reference_on_short_logs_in_any_order(case: tuple[list[dict], int]) -> None:
     log, at = case
     assert_same_tables(list(replay_events(log, at, Engine())), reference_tables(log, at))
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(long_logs())
 def test_engine_matches_reference_across_retention(case: tuple[list[dict], int]) -> None:
     log, at = case

@@ -14,6 +14,7 @@ from streams.core.profiles import BUILT_IN, Profile
 from streams.core.table import snapshot
 from streams.core.timebase import HOUR_MS
 from streams.core.worktime import DEFAULT_TZ, calendar_for
+from tests.examples import examples
 from tests.logs import BASE, DAY, citizen, long_logs, published, short_logs
 
 #: Thresholds near what the generated logs reach, so that verdicts flip within them.
@@ -44,7 +45,7 @@ def verdicts(state, profile: Profile, at: int) -> list[dict]:
     return comparable(breaches(snapshot(state, at, profile=profile), profile))
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(st.one_of(short_logs(), long_logs()), PROFILES, st.lists(st.floats(0, 1), min_size=1, max_size=6))
 def test_no_verdict_changes_before_the_due_time(
     case: tuple[list[dict], int], profile: Profile, spots: list[float]

@@ -16,6 +16,7 @@ from streams.core.engine import Engine
 from streams.core.profiles import parse_profiles
 from streams.core.registry import PublicInfo, Registry
 from streams.replay import replay_events
+from tests.examples import examples
 from tests.logs import DAY, HOUR, citizen, event, long_logs, official, short_logs
 from tests.reference import reference_breaches, reference_tables
 from tests.streams.core.test_differential import assert_same_tables
@@ -161,7 +162,7 @@ def assert_same_breaches(got: list[dict], want: list[dict]) -> None:
                 assert actual == expected, (b, w)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(short_logs(), comment_logs()), worlds())
 def test_tables_and_breaches_match_the_reference_in_every_zone_and_profile(
     case: tuple[list[dict], int], world: tuple[dict, str]
@@ -174,7 +175,7 @@ def test_tables_and_breaches_match_the_reference_in_every_zone_and_profile(
     assert_same_breaches(list(engine.breaches(at)), reference_breaches(log, at, registry, doc))
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(100), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(long_logs(), worlds())
 def test_working_time_survives_retention(case: tuple[list[dict], int], world: tuple[dict, str]) -> None:
     log, at = case
