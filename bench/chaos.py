@@ -21,9 +21,10 @@ changelog, and ``GET /breaches?at=T`` of a live worker, with ``gospulse replay``
 events read back from the broker and the registry. Prints the faults injected and the differences;
 exits 1 on any difference. Each run's logs stay under ``bench/out/chaos/<run>/``.
 
-With ``--state-snapshot`` the workers keep their tables on disk at a clean stop (``agents.snapshot``):
-a worker killed or stopped is started again in its own data directory (onto the snapshot of its last
-clean stop), and one that joins takes the directory of one that left (an older snapshot).
+The workers keep their tables on disk at a clean stop (``agents.snapshot``, on as shipped): a worker
+killed or stopped is started again in its own data directory (onto the snapshot of its last clean
+stop), and one that joins takes the directory of one that left (an older snapshot).
+``--no-state-snapshot`` runs them without (every start reads the whole changelog).
 Idle publics' decoded states are dropped every 15 s (``--state-idle-s``), so that redeliveries and
 takeovers meet publics held as records only.
 """
@@ -84,19 +85,20 @@ class Soak:
         self.faults = dict.fromkeys(FAULTS, 0)
         self.published = 0
         self.stopped = threading.Event()
-        #: Data directories of workers that left (``--state-snapshot``): the next to join takes one.
+        #: Data directories of workers that left (snapshots on): the next to join takes one.
         self.left: list[Path] = []
 
     def worker(self, data_dir: Path | None = None) -> WorkerProcess:
-        """A worker; with ``--state-snapshot``, in ``data_dir`` (a restarted worker's own, so it reads
+        """A worker; with snapshots (the default), in ``data_dir`` (a restarted worker's own, so it reads
         the snapshot its clean stop kept, or the one before a kill) or else one a worker left."""
         env = {
             "GOSPULSE_PROFILES": str(PROFILES),
             "GOSPULSE_KPI_SWEEP_S": "10",
             "GOSPULSE_STATE_IDLE_S": "15",
         }
-        if self.args.state_snapshot:
-            env["GOSPULSE_STATE_SNAPSHOT_MAX_AGE_S"] = "3600"
+        if self.args.no_state_snapshot:
+            env["GOSPULSE_STATE_SNAPSHOT_MAX_AGE_S"] = "0"
+        else:
             if data_dir is None:
                 data_dir = self.left.pop() if self.left else self.workdir / f"data-{len(self.workers)}"
         started = WorkerProcess(
@@ -391,9 +393,10 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--max-workers", type=int, default=3)
     parser.add_argument(
-        "--state-snapshot",
+        "--no-state-snapshot",
         action="store_true",
-        help="workers keep their tables on disk at a clean stop and restart onto them (agents.snapshot)",
+        help="workers read the whole changelog at every start, as with --state-snapshot-max-age-s 0 "
+        "(by default they keep their tables on disk at a clean stop and restart onto them)",
     )
     return run(parser.parse_args())
 

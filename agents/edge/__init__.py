@@ -10,9 +10,10 @@ the upstream defect it works around:
   fills a gap in an event partition with acknowledgements and acks messages a stream skipped during a
   rebalance, so a commit passes messages nobody processed (faust-streaming/faust#606, #216, #221);
   aiokafka seeks a partition with nothing committed to wherever an earlier fetch left it.
-- ``delivery.DeliveryGuard.hold_commits_of`` wraps the app producer's ``flush``: Faust's buffer flush gives up
-  after 0.1 s with records unsent, and a refused record only logs (docs/upstream/faust-flush.md); the
-  producer's own flush waits up to Faust's 20-minute request timeout (docs/upstream/faust-flush.md).
+- ``delivery.DeliveryGuard.hold_commits_of`` replaces the app producer's ``flush`` by a wait for the
+  records sent before it: Faust's buffer flush gives up after 0.1 s with records unsent, and a refused
+  record only logs (docs/upstream/faust-flush.md); under a steady stream of records it never returns;
+  the producer's own flush waits up to Faust's 20-minute request timeout.
 - ``highwater.TansuConsumerThread`` overrides ``AIOKafkaConsumerThread._highwaters`` and the consumer's
   ``_new_consumer_thread``: tansu answers ListOffsets(latest) with its last batch's base offset + 1,
   which cuts recovery short (docs/upstream/tansu-end-offsets.md).
