@@ -1,4 +1,4 @@
-"""The README's settings table is the settings table in code, rendered: it cannot drift."""
+"""The operators' manual's settings table is the settings table in code, rendered: it cannot drift."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 from streams.settings import SETTINGS, WORKER_SETTINGS
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[2] / "docs" / "operators.md"
 
 
 def rendered() -> str:
@@ -18,10 +18,10 @@ def rendered() -> str:
     return "\n".join(rows)
 
 
-def test_the_readme_lists_every_worker_setting_as_the_code_defines_it() -> None:
+def test_the_operators_manual_lists_every_worker_setting_as_the_code_defines_it() -> None:
     text = README.read_text()
     table = text.split("<!-- settings -->\n", 1)[1].split("\n<!-- /settings -->", 1)[0].strip()
-    assert table == rendered(), "regenerate: python -m tests.streams.test_readme_settings"
+    assert table == rendered(), "regenerate: python -m tests.streams.test_settings_doc"
 
 
 if __name__ == "__main__":
