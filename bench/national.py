@@ -30,7 +30,7 @@ batch, every state kept decoded (``--catch-up-after-s 0 --state-idle-s 0``; ``--
 it). The workers drop idle decoded states after ``--state-idle-s`` (60 s here, so that the steady
 phase sees it).
 
-Prints one table, and the figures as JSON on the last line (for the README's sizing section).
+Prints one table, and the figures as JSON on the last line (for docs/production.md's sizing section).
 """
 
 from __future__ import annotations

@@ -446,7 +446,7 @@ SETTINGS: dict[str, Setting] = {
             "applied (events over an hour old), KPI rounds and the Redis tables wait, then judge and "
             "write what changed once (0: never wait)",
             "30 (gospulse up, docker-compose.yml) judges a backlog or a backfill once it is read; 0 "
-            "judges every batch as it comes (README: Catching up)",
+            "judges every batch as it comes (docs/operators.md: Catching up)",
             metavar="SECONDS",
         ),
     )

@@ -1,4 +1,4 @@
-"""The README's screenshots, taken from a running ``gospulse up`` (``make screenshots``).
+"""The docs' screenshots, taken from a running ``gospulse up`` (``make screenshots``).
 
 Headless Chromium (Debian's, as the browser tests drive it) opens the country, a region and a
 breaching public's card; the alert is the Telegram message Alertmanager would send for one of the

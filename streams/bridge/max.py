@@ -5,7 +5,7 @@ receives ``Update`` objects: ``update_type``, ``timestamp`` (Unix ms) and the ty
 channel the Bot API documents: ``message_created`` (``message.recipient.chat_id``/``chat_type``,
 ``message.body.mid``), ``message_removed`` (``chat_id``, ``message_id``), ``user_added`` and
 ``user_removed`` (``chat_id``, ``user``, ``is_channel``). It has no reactions, reposts, views,
-comments or subscriber counts for a bot (the README's table), so those fields of a Max public's
+comments or subscriber counts for a bot (docs/bridges.md's table), so those fields of a Max public's
 table stay at zero, knowingly.
 
 An update carries no id of its own. The event id is an HMAC, under the deployment's key (the

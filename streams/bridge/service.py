@@ -202,7 +202,7 @@ class Bridge:
         if not isinstance(event_id, str) or not 1 <= len(event_id) <= 128:
             # Older Callback API versions send no event_id: without it VK's retries could not be
             # told from new notifications. Not ``ok``, so VK delivers it again and nothing is lost
-            # while the operator selects the version (the README's bridge section).
+            # while the operator selects the version (docs/bridges.md).
             if self._said_no_event_id.get(group_id, -1e9) < time.monotonic() - 600:  # once in 10 min
                 self._said_no_event_id[group_id] = time.monotonic()
                 log.warning(

@@ -349,7 +349,7 @@ def test_the_poller_reads_views_and_counts_from_the_vk_api_and_publishes_them(br
 def test_gospulse_bridge_starts_the_poller_with_its_token_from_the_environment(
     broker: EmbeddedBroker, tmp_path: Path
 ) -> None:
-    """The README's ``token_env``: ``gospulse bridge`` reads the token from the variable it names and
+    """The documented ``token_env``: ``gospulse bridge`` reads the token from the variable it names and
     its poller's first round reaches VK's API (here a local server answering as VK documents)."""
     import json
     import threading

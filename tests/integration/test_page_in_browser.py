@@ -5,7 +5,7 @@ A curator opens the region, finds the public the test pushed into breach with wh
 words, switches the leaderboard to posts and reads it in the API's order, follows a public to its
 card and reads the same numbers the API gives; on a phone-sized screen nothing scrolls sideways.
 Screenshots of each view are kept (``GOSPULSE_SCREENSHOTS=docs/screenshots`` keeps them for the
-README); the views' load times, as the browser measured them, are printed, never asserted.
+docs/development.md); the views' load times, as the browser measured them, are printed, never asserted.
 """
 
 from __future__ import annotations

@@ -117,7 +117,7 @@ def test_a_fault_names_the_file_the_key_and_the_fix(text: str, message: str) -> 
 
 
 def test_the_pollers_token_comes_from_the_environment_or_a_file(tmp_path: Path) -> None:
-    """The README's ``token_env`` (and ``token_file``) for the VK poller: read, never shown."""
+    """The documented ``token_env`` (and ``token_file``) for the VK poller: read, never shown."""
     token = tmp_path / "vk-token"
     token.write_text("from-file\n")
     text = f"""
