@@ -65,26 +65,23 @@ class DeliveryGuard:
             self.on_failure(reason)
 
     async def settle(self) -> None:
-        """Return once every record tracked so far is acknowledged; else fail (and never return)."""
-        if self.pending and self.failure is None:
-            await self._while_acknowledging(
-                set(self.pending), lambda late: f"{late} records were not acknowledged"
-            )
-        if self.failure is not None:
-            raise RecordNotWritten(self.failure)
+        """Return once every record tracked so far is acknowledged; else fail (and never return).
 
-    async def _while_acknowledging(
-        self, waited: set[asyncio.Future[Any]], failed: Callable[[int], str]
-    ) -> None:
-        """Wait for ``waited`` as long as the broker acknowledges records: a backlog that moves is
-        load (a national catch-up queues tens of thousands of records), one that does not for
-        ``timeout_s`` is a broker that stopped answering, and fails the guard."""
+        Waits as long as the broker acknowledges records: a backlog that moves is load (a national
+        catch-up queues tens of thousands of records), one that does not for ``timeout_s`` is a
+        broker that stopped answering, and fails the guard."""
+        waited = set(self.pending)
         while waited and self.failure is None:
             before = self.acknowledged
             _, late = await asyncio.wait(list(waited), timeout=self.timeout_s)
             waited = set(late)
             if waited and self.acknowledged == before and self.failure is None:
-                self.fail(f"{failed(len(waited))}, and none was acknowledged for {self.timeout_s:g} s")
+                self.fail(
+                    f"{len(waited)} records were not acknowledged, and none was acknowledged for "
+                    f"{self.timeout_s:g} s"
+                )
+        if self.failure is not None:
+            raise RecordNotWritten(self.failure)
 
     def hold_commits_of(self, app: Any) -> None:
         """Make every commit of ``app`` wait for exactly the records sent before it: Faust awaits its
