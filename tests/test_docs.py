@@ -6,6 +6,7 @@ variable they mention is one the code defines. The README stays a map: short eno
 
 from __future__ import annotations
 
+import argparse
 import re
 import shlex
 from pathlib import Path
@@ -45,11 +46,15 @@ def _links(path: Path) -> list[str]:
     return [a or b for a, b in LINK.findall(text)]
 
 
+def _commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """The ``gospulse`` subcommands' parsers, by name."""
+    return parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+
+
 def _options() -> set[str]:
     """Every option of every ``gospulse`` subcommand, and of the benchmarks and the screenshot tool."""
     found: set[str] = set()
-    commands = gospulse.build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
-    for parser in commands.values():
+    for parser in _commands(gospulse.build_parser()).values():
         for action in parser._actions:
             found.update(o for o in action.option_strings if o.startswith("--"))
     for source in [*(ROOT / "bench").glob("*.py"), ROOT / "docs" / "screenshots" / "take.py"]:
@@ -91,7 +96,7 @@ def test_every_relative_link_reaches_a_file_and_its_heading(doc: Path) -> None:
 def test_every_gospulse_command_shown_parses(doc: Path) -> None:
     parser = gospulse.build_parser()
     wrong = []
-    commands = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    commands = _commands(parser)
     for line in _shown_commands(doc):
         words = shlex.split(line)[1:]
         if len(words) == 1:  # a subcommand named, not run
