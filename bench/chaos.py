@@ -43,6 +43,7 @@ from typing import Any
 
 import orjson
 
+from bench.rundir import new_run_dir
 from schemas.contract import KINDS
 from streams.core.engine import Engine
 from streams.core.layout import decode
@@ -235,8 +236,7 @@ def _group_lag(broker: EmbeddedBroker) -> int | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    workdir = OUT / time.strftime("%Y%m%d-%H%M%S")
-    workdir.mkdir(parents=True, exist_ok=True)
+    workdir = new_run_dir(OUT, f"seed{args.seed}")
     habits = make_publics(args.publics, args.seed)
     at = time.time_ns() // 1_000_000
     events = list(log_events(habits, at - 3 * 24 * HOUR_MS, at - 60_000, args.seed))

@@ -51,6 +51,7 @@ from typing import Any
 import orjson
 
 from bench.children import status_kib, worker_health
+from bench.rundir import new_run_dir
 from streams.core.engine import Engine
 from streams.core.registry import Registry, parse_record
 from streams.core.timebase import DAY_MS, now_ms
@@ -452,8 +453,7 @@ def main() -> None:
         help="the workers' --state-idle-s (the shipped 600 would evict nothing within the steady phase)",
     )
     args = parser.parse_args()
-    workdir = OUT / time.strftime("%Y%m%d-%H%M%S")
-    workdir.mkdir(parents=True, exist_ok=True)
+    workdir = new_run_dir(OUT)
     say(f"logs in {workdir}")
     deployments = [
         Deployment(args, "region", args.baseline_publics, int(args.baseline_days * DAY_MS), workdir),
